@@ -1,0 +1,478 @@
+/* context.c: the boards, teams, members and history a stage keeps while
+ * tickets stream past. A later record with the same kind and id replaces
+ * the earlier one; what a stage learned in this run (who it dispatched)
+ * survives the replacement. */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/linkhash.h>
+
+#include "dq.h"
+
+struct dq_context {
+	struct lh_table *members;	/* id -> struct dq_member */
+	struct lh_table *teams;		/* id -> struct dq_team */
+	struct lh_table *boards;	/* name -> board record */
+	struct lh_table *history;	/* ticket -> history record */
+	struct lh_table *by_owner;	/* owner -> struct history_list */
+	struct lh_table *closed;	/* status name closed on some board */
+	struct dq_team **team_order;	/* sorted by id */
+	size_t nteams;
+	bool teams_dirty, history_dirty, closed_dirty;
+	long seq;
+};
+
+struct history_list {
+	struct dq_hist *v;
+	size_t n, cap;
+};
+
+static void
+free_member(struct lh_entry *e)
+{
+	struct dq_member *m = lh_entry_v(e);
+
+	dq_hours_free(&m->hours);
+	json_object_put(m->rec);
+	free(m->id);
+	free(m);
+}
+
+static void
+free_team(struct lh_entry *e)
+{
+	struct dq_team *t = lh_entry_v(e);
+
+	json_object_put(t->rec);
+	free(t->id);
+	free(t);
+}
+
+static void
+free_key_record(struct lh_entry *e)
+{
+	free(lh_entry_k(e));
+	json_object_put(lh_entry_v(e));
+}
+
+static void
+free_history_list(struct lh_entry *e)
+{
+	struct history_list *l = lh_entry_v(e);
+
+	free(lh_entry_k(e));
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].words);
+	free(l->v);
+	free(l);
+}
+
+static void
+free_key(struct lh_entry *e)
+{
+	free(lh_entry_k(e));
+}
+
+struct dq_context *
+dq_context_new(void)
+{
+	struct dq_context *ctx = xcalloc(1, sizeof *ctx);
+
+	ctx->members = lh_kchar_table_new(64, free_member);
+	ctx->teams = lh_kchar_table_new(16, free_team);
+	ctx->boards = lh_kchar_table_new(16, free_key_record);
+	ctx->history = lh_kchar_table_new(64, free_key_record);
+	ctx->by_owner = lh_kchar_table_new(64, free_history_list);
+	ctx->closed = lh_kchar_table_new(16, free_key);
+	return ctx;
+}
+
+void
+dq_context_free(struct dq_context *ctx)
+{
+	lh_table_free(ctx->members);
+	lh_table_free(ctx->teams);
+	lh_table_free(ctx->boards);
+	lh_table_free(ctx->history);
+	lh_table_free(ctx->by_owner);
+	lh_table_free(ctx->closed);
+	free(ctx->team_order);
+	free(ctx);
+}
+
+static void *
+lookup(struct lh_table *t, const char *k)
+{
+	void *v;
+
+	return k && lh_table_lookup_ex(t, k, &v) ? v : NULL;
+}
+
+static const char *
+need_id(json_object *rec, const char *kind, const char *field)
+{
+	const char *id = dq_get_str(rec, field);
+
+	if (!id || !*id)
+		dq_die_data("%s: \"%s\" must be a non-empty string", kind, field);
+	return id;
+}
+
+static void
+need_string_array(json_object *a, const char *what)
+{
+	if (!a)
+		return;
+	if (!json_object_is_type(a, json_type_array))
+		dq_die_data("%s: expected a list of strings", what);
+	for (size_t i = 0; i < json_object_array_length(a); i++)
+		if (!json_object_is_type(json_object_array_get_idx(a, i),
+		    json_type_string))
+			dq_die_data("%s: expected a list of strings", what);
+}
+
+static bool
+optional_time(json_object *rec, const char *field, const char *id, time_t *out)
+{
+	json_object *v = dq_get(rec, field);
+
+	if (!v)
+		return false;
+	if (!json_object_is_type(v, json_type_string) ||
+	    !dq_time_parse(json_object_get_string(v), out))
+		dq_die_data("member %s: \"%s\" is not an RFC 3339 time", id, field);
+	return true;
+}
+
+static void
+add_member(struct dq_context *ctx, json_object *rec)
+{
+	const char *id = need_id(rec, "member", "id");
+	struct dq_member *m = xcalloc(1, sizeof *m), *old;
+	const char *status = dq_get_str(rec, "status");
+	json_object *max = dq_get(rec, "max_concurrent");
+	char err[256];
+
+	m->id = xstrdup(id);
+	m->rec = json_object_get(rec);
+	m->archived = dq_get_bool(rec, "archived", false);
+	if (!status || !strcmp(status, "ONLINE"))
+		m->presence = DQ_ONLINE;
+	else if (!strcmp(status, "BUSY"))
+		m->presence = DQ_BUSY;
+	else if (!strcmp(status, "OFFLINE"))
+		m->presence = DQ_OFFLINE;
+	else
+		dq_die_data("member %s: status \"%s\" is not ONLINE, BUSY or "
+		    "OFFLINE", id, status);
+	if (max && (!json_object_is_type(max, json_type_int) ||
+	    json_object_get_int64(max) < 0))
+		dq_die_data("member %s: \"max_concurrent\" must be a whole "
+		    "number, 0 for no limit", id);
+	m->max_concurrent = max ? (long)json_object_get_int64(max) : 0;
+	need_string_array(dq_get(rec, "teams"), "member: teams");
+	need_string_array(dq_get(rec, "capabilities"), "member: capabilities");
+	if (dq_get(rec, "open") && !json_object_is_type(dq_get(rec, "open"),
+	    json_type_object))
+		dq_die_data("member %s: \"open\" must map status names to counts", id);
+	m->tz = dq_get_str(rec, "tz");
+	m->tz_known = !m->tz || dq_zone_valid(m->tz);
+	if (!m->tz_known && !dq_policy.quiet)
+		dq_warnx("%s: member %s: unknown time zone \"%s\"", dq_where(),
+		    id, m->tz);
+	if (!dq_hours_parse(dq_get(rec, "hours"), dq_get(rec, "holidays"),
+	    &m->hours, err, sizeof err))
+		dq_die_data("member %s: %s", id, err);
+	m->has_last = optional_time(rec, "last_dispatched_at", id,
+	    &m->last_dispatched);
+	m->has_created = optional_time(rec, "created_at", id, &m->created);
+	if ((old = lookup(ctx->members, id))) {
+		m->run_seq = old->run_seq;
+		m->run_assigned = old->run_assigned;
+		lh_table_delete(ctx->members, id);
+	}
+	lh_table_insert(ctx->members, m->id, m);
+}
+
+static void
+add_team(struct dq_context *ctx, json_object *rec)
+{
+	const char *id = need_id(rec, "team", "id");
+	struct dq_team *t = xcalloc(1, sizeof *t);
+
+	t->id = xstrdup(id);
+	t->rec = json_object_get(rec);
+	t->name = dq_get_str(rec, "name");
+	t->is_default = dq_get_bool(rec, "default", false);
+	t->boards = dq_get(rec, "boards");
+	t->members = dq_get(rec, "members");
+	need_string_array(t->boards, "team: boards");
+	need_string_array(t->members, "team: members");
+	lh_table_delete(ctx->teams, id);
+	lh_table_insert(ctx->teams, t->id, t);
+	ctx->teams_dirty = true;
+}
+
+static void
+add_board(struct dq_context *ctx, json_object *rec)
+{
+	const char *name = need_id(rec, "board", "name");
+	json_object *statuses = dq_get(rec, "statuses");
+
+	need_id(rec, "board", "id");
+	if (statuses && !json_object_is_type(statuses, json_type_array))
+		dq_die_data("board %s: \"statuses\" must be a list", name);
+	lh_table_delete(ctx->boards, name);
+	lh_table_insert(ctx->boards, xstrdup(name), json_object_get(rec));
+	ctx->closed_dirty = true;
+}
+
+static void
+add_history(struct dq_context *ctx, json_object *rec)
+{
+	const char *ticket = need_id(rec, "history", "ticket");
+
+	need_id(rec, "history", "owner");
+	if (dq_get(rec, "closed_at") && (!dq_get_str(rec, "closed_at") ||
+	    !dq_time_parse(dq_get_str(rec, "closed_at"), &(time_t){ 0 })))
+		dq_die_data("history %s: \"closed_at\" is not an RFC 3339 time",
+		    ticket);
+	lh_table_delete(ctx->history, ticket);
+	lh_table_insert(ctx->history, xstrdup(ticket), json_object_get(rec));
+	ctx->history_dirty = true;
+}
+
+bool
+dq_context_add(struct dq_context *ctx, const char *kind, json_object *rec)
+{
+	if (!strcmp(kind, "member"))
+		add_member(ctx, rec);
+	else if (!strcmp(kind, "team"))
+		add_team(ctx, rec);
+	else if (!strcmp(kind, "board"))
+		add_board(ctx, rec);
+	else if (!strcmp(kind, "history"))
+		add_history(ctx, rec);
+	else
+		return false;
+	return true;
+}
+
+struct dq_member *
+dq_member_get(struct dq_context *ctx, const char *id)
+{
+	return lookup(ctx->members, id);
+}
+
+struct dq_team *
+dq_team_get(struct dq_context *ctx, const char *id)
+{
+	return lookup(ctx->teams, id);
+}
+
+json_object *
+dq_board_get(struct dq_context *ctx, const char *name)
+{
+	return lookup(ctx->boards, name);
+}
+
+static int
+team_cmp(const void *a, const void *b)
+{
+	const struct dq_team *x = *(struct dq_team *const *)a;
+	const struct dq_team *y = *(struct dq_team *const *)b;
+
+	return strcmp(x->id, y->id);
+}
+
+static void
+sort_teams(struct dq_context *ctx)
+{
+	struct lh_entry *e;
+	size_t n = 0;
+
+	if (!ctx->teams_dirty && ctx->team_order)
+		return;
+	ctx->team_order = xrealloc(ctx->team_order,
+	    (size_t)ctx->teams->count * sizeof *ctx->team_order);
+	lh_foreach(ctx->teams, e)
+		ctx->team_order[n++] = lh_entry_v(e);
+	qsort(ctx->team_order, n, sizeof *ctx->team_order, team_cmp);
+	ctx->nteams = n;
+	ctx->teams_dirty = false;
+}
+
+static bool
+array_has(json_object *a, const char *s)
+{
+	for (size_t i = 0; a && i < json_object_array_length(a); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(a, i)), s))
+			return true;
+	return false;
+}
+
+bool
+dq_team_serves(const struct dq_team *t, const char *board)
+{
+	return board && array_has(t->boards, board);
+}
+
+bool
+dq_team_has_member(const struct dq_team *t, const char *id)
+{
+	return array_has(t->members, id);
+}
+
+struct dq_team *
+dq_default_team(struct dq_context *ctx, const char *board)
+{
+	sort_teams(ctx);
+	for (size_t i = 0; i < ctx->nteams; i++)
+		if (ctx->team_order[i]->is_default &&
+		    dq_team_serves(ctx->team_order[i], board))
+			return ctx->team_order[i];
+	return NULL;
+}
+
+size_t
+dq_board_teams(struct dq_context *ctx, const char *board, struct dq_team ***out)
+{
+	struct dq_team **v;
+	size_t n = 0;
+
+	sort_teams(ctx);
+	v = xcalloc(ctx->nteams, sizeof *v);
+	for (size_t i = 0; i < ctx->nteams; i++)
+		if (dq_team_serves(ctx->team_order[i], board))
+			v[n++] = ctx->team_order[i];
+	*out = v;
+	return n;
+}
+
+static void
+index_closed(struct dq_context *ctx)
+{
+	struct lh_entry *e;
+
+	if (!ctx->closed_dirty)
+		return;
+	lh_table_free(ctx->closed);
+	ctx->closed = lh_kchar_table_new(16, free_key);
+	lh_foreach(ctx->boards, e) {
+		json_object *st = dq_get(lh_entry_v(e), "statuses");
+
+		for (size_t i = 0; st && i < json_object_array_length(st); i++) {
+			json_object *s = json_object_array_get_idx(st, i);
+			const char *name = dq_get_str(s, "name");
+
+			if (name && dq_get_bool(s, "closed", false) &&
+			    !lookup(ctx->closed, name))
+				lh_table_insert(ctx->closed, xstrdup(name), ctx);
+		}
+	}
+	ctx->closed_dirty = false;
+}
+
+long
+dq_member_active(struct dq_context *ctx, struct dq_member *m,
+    const struct dq_strlist *inactive)
+{
+	json_object *open = dq_get(m->rec, "open");
+	long active = m->run_assigned;
+
+	if (!open)
+		return active;
+	index_closed(ctx);
+	json_object_object_foreach(open, status, count) {
+		if (dq_strlist_has(inactive, status) || lookup(ctx->closed, status))
+			continue;
+		if (json_object_is_type(count, json_type_int))
+			active += (long)json_object_get_int64(count);
+	}
+	return active;
+}
+
+long
+dq_member_limit(const struct dq_member *m)
+{
+	return dq_policy.max_active >= 0 ? dq_policy.max_active : m->max_concurrent;
+}
+
+static int
+cmp_time(bool has_a, time_t a, bool has_b, time_t b)
+{
+	if (has_a != has_b)
+		return has_a ? 1 : -1;	/* never sorts first */
+	if (!has_a || a == b)
+		return 0;
+	return a < b ? -1 : 1;
+}
+
+int
+dq_member_rr_cmp(const struct dq_member *a, const struct dq_member *b)
+{
+	time_t now = dq_now();
+	time_t ta = a->last_dispatched, tb = b->last_dispatched;
+	int c;
+
+	/* A dispatch in this run happened at now, after every earlier one. */
+	if (a->run_seq && (!a->has_last || ta < now))
+		ta = now;
+	if (b->run_seq && (!b->has_last || tb < now))
+		tb = now;
+	c = cmp_time(a->has_last || a->run_seq, ta, b->has_last || b->run_seq, tb);
+	if (c)
+		return c;
+	if (a->run_seq != b->run_seq)
+		return a->run_seq < b->run_seq ? -1 : 1;
+	if ((c = cmp_time(a->has_created, a->created, b->has_created, b->created)))
+		return c;
+	return strcmp(a->id, b->id);
+}
+
+void
+dq_member_dispatched(struct dq_context *ctx, struct dq_member *m)
+{
+	m->run_seq = ++ctx->seq;
+	m->run_assigned++;
+}
+
+static void
+index_history(struct dq_context *ctx)
+{
+	struct lh_entry *e;
+
+	if (!ctx->history_dirty)
+		return;
+	lh_table_free(ctx->by_owner);
+	ctx->by_owner = lh_kchar_table_new(64, free_history_list);
+	lh_foreach(ctx->history, e) {
+		json_object *rec = lh_entry_v(e);
+		const char *owner = dq_get_str(rec, "owner");
+		struct history_list *l = lookup(ctx->by_owner, owner);
+
+		if (!l) {
+			l = xcalloc(1, sizeof *l);
+			lh_table_insert(ctx->by_owner, xstrdup(owner), l);
+		}
+		if (l->n == l->cap) {
+			l->cap = l->cap ? 2 * l->cap : 8;
+			l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+		}
+		dq_hist_init(&l->v[l->n++], rec);
+	}
+	ctx->history_dirty = false;
+}
+
+size_t
+dq_member_history(struct dq_context *ctx, const char *id, struct dq_hist **out)
+{
+	struct history_list *l;
+
+	index_history(ctx);
+	l = lookup(ctx->by_owner, id);
+	*out = l ? l->v : NULL;
+	return l ? l->n : 0;
+}

@@ -1,0 +1,131 @@
+/* diag.c: diagnostics in one format, exit statuses, checked allocation. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dq.h"
+
+const char *dq_progname = "dq";
+
+void
+dq_setprogname(const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+
+	dq_progname = slash ? slash + 1 : argv0;
+}
+
+static void
+vwarn_errno(int errnum, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", dq_progname);
+	vfprintf(stderr, fmt, ap);
+	if (errnum)
+		fprintf(stderr, ": %s", strerror(errnum));
+	fputc('\n', stderr);
+}
+
+void
+dq_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_errno(0, fmt, ap);
+	va_end(ap);
+}
+
+void
+dq_warn(const char *fmt, ...)
+{
+	int errnum = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_errno(errnum, fmt, ap);
+	va_end(ap);
+}
+
+void
+dq_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* Whole records written before the error still reach the reader. */
+	fflush(stdout);
+	va_start(ap, fmt);
+	vwarn_errno(0, fmt, ap);
+	va_end(ap);
+	exit(dq_close_stdout(status));
+}
+
+int
+dq_close_stdout(int status)
+{
+	bool failed = ferror(stdout) != 0;
+	int errnum = errno;
+
+	if (fclose(stdout) != 0) {
+		failed = true;
+		errnum = errno;
+	}
+	if (failed) {
+		/* A reader that went away is not our failure to report. */
+		if (errnum != EPIPE)
+			fprintf(stderr, "%s: write error: %s\n", dq_progname,
+			    strerror(errnum));
+		return status ? status : DQ_EXIT_IO;
+	}
+	return status;
+}
+
+static _Noreturn void
+out_of_memory(void)
+{
+	fprintf(stderr, "%s: out of memory\n", dq_progname);
+	_exit(DQ_EXIT_SOFTWARE);
+}
+
+void *
+xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t size)
+{
+	void *q = realloc(p, size ? size : 1);
+
+	if (!q)
+		out_of_memory();
+	return q;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		out_of_memory();
+	return p;
+}

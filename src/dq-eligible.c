@@ -1,0 +1,202 @@
+/* dq-eligible: which tickets trigger dispatch, and who could take each. */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dq.h"
+
+static struct dq_context *ctx;
+
+static json_object *
+skipped(const char *reason)
+{
+	json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "outcome", json_object_new_string("skipped"));
+	json_object_object_add(d, "reason", json_object_new_string(reason));
+	return d;
+}
+
+/* Why a ticket does not trigger dispatch, or NULL when it does. A ticket
+ * dq-watch cleared counts as unowned and triggered. */
+static const char *
+skip_reason(json_object *ticket, bool cleared)
+{
+	static char reason[512];
+	const char *company = dq_get_str(ticket, "company");
+	const char *board = dq_get_str(ticket, "board");
+	const char *status = dq_get_str(ticket, "status");
+
+	if (!dq_policy.auto_dispatch)
+		return "auto-dispatch-off";
+	if (!cleared && dq_policy.boards.n && !(board &&
+	    dq_strlist_has(&dq_policy.boards, board)))
+		return "board";
+	if (!cleared && dq_policy.trigger_statuses.n && !(status &&
+	    dq_strlist_has(&dq_policy.trigger_statuses, status)))
+		return "status";
+	if (dq_policy.companies.n && !(company &&
+	    dq_strlist_has(&dq_policy.companies, company))) {
+		snprintf(reason, sizeof reason, "company-not-included:%s",
+		    company ? company : "");
+		return reason;
+	}
+	if (company && dq_strlist_has(&dq_policy.exclude_companies, company)) {
+		snprintf(reason, sizeof reason, "company-excluded:%s", company);
+		return reason;
+	}
+	if (!cleared && dq_get(ticket, "owner"))
+		return "already-owned";
+	return NULL;
+}
+
+static void
+add_members(struct dq_strlist *pool, const struct dq_team *t)
+{
+	for (size_t i = 0; t->members && i < json_object_array_length(t->members); i++) {
+		const char *id = json_object_get_string(
+		    json_object_array_get_idx(t->members, i));
+
+		if (!dq_strlist_has(pool, id))
+			dq_strlist_add(pool, id);
+	}
+}
+
+/* The pool of DESIGN §3: the ticket's team, else the board's default
+ * team, else every team on the board. Returns the pool's name. */
+static const char *
+find_pool(json_object *ticket, struct dq_strlist *pool, const char **team)
+{
+	const char *board = dq_get_str(ticket, "board");
+	const char *ticket_team = dq_get_str(ticket, "team");
+	struct dq_team *t, **teams;
+	size_t n;
+
+	*team = NULL;
+	if (ticket_team) {
+		*team = ticket_team;
+		if ((t = dq_team_get(ctx, ticket_team)))
+			add_members(pool, t);
+		else if (!dq_policy.quiet)
+			dq_warnx("%s: ticket %s: no team record with id \"%s\"",
+			    dq_where(), dq_get_str(ticket, "id"), ticket_team);
+		return "ticket-team";
+	}
+	if ((t = dq_default_team(ctx, board))) {
+		*team = t->id;
+		add_members(pool, t);
+		return "default-team";
+	}
+	n = dq_board_teams(ctx, board, &teams);
+	for (size_t i = 0; i < n; i++)
+		add_members(pool, teams[i]);
+	free(teams);
+	return "board-teams";
+}
+
+/* Why member id cannot take work now, or NULL. */
+static const char *
+exclusion(const char *id, const char *previous_owner, time_t now)
+{
+	static char why[64];
+	struct dq_member *m = dq_member_get(ctx, id);
+	long limit, active;
+
+	if (!m)
+		return "unknown-member";
+	if (m->archived)
+		return "archived";
+	if (m->presence == DQ_OFFLINE)
+		return "offline";
+	if (previous_owner && !strcmp(previous_owner, id))
+		return "previous-owner";
+	limit = dq_member_limit(m);
+	active = dq_member_active(ctx, m, &dq_policy.inactive_statuses);
+	if (limit > 0 && active >= limit) {
+		snprintf(why, sizeof why, "at-capacity:%ld/%ld", active, limit);
+		return why;
+	}
+	if (dq_policy.working_now) {
+		if (!m->tz_known)
+			return "unknown-tz";
+		return dq_hours_absence(&m->hours, m->tz, now);
+	}
+	return NULL;
+}
+
+static json_object *
+judge(json_object *ticket, const char *previous_owner)
+{
+	struct dq_strlist pool = { 0 };
+	json_object *e = json_object_new_object();
+	json_object *cands = json_object_new_array();
+	json_object *excluded = json_object_new_array();
+	const char *team, *name = find_pool(ticket, &pool, &team);
+	time_t now = dq_now();
+
+	qsort(pool.v, pool.n, sizeof *pool.v, dq_strcmp_ptr);
+	for (size_t i = 0; i < pool.n; i++) {
+		const char *why = exclusion(pool.v[i], previous_owner, now);
+		json_object *x;
+
+		if (!why) {
+			json_object_array_add(cands, json_object_new_string(pool.v[i]));
+			continue;
+		}
+		x = json_object_new_object();
+		json_object_object_add(x, "id", json_object_new_string(pool.v[i]));
+		json_object_object_add(x, "why", json_object_new_string(why));
+		json_object_array_add(excluded, x);
+	}
+	json_object_object_add(e, "team", team ? json_object_new_string(team) : NULL);
+	json_object_object_add(e, "pool", json_object_new_string(name));
+	json_object_object_add(e, "candidates", cands);
+	json_object_object_add(e, "excluded", excluded);
+	dq_strlist_clear(&pool);
+	return e;
+}
+
+static void
+ticket(struct dq_input *in)
+{
+	json_object *watch = dq_get(in->rec, "watch");
+	bool cleared = dq_get_bool(watch, "clear", false);
+	const char *reason;
+
+	if (!dq_get_str(in->rec, "id") || !*dq_get_str(in->rec, "id"))
+		dq_die_data("ticket: \"id\" must be a non-empty string");
+	if ((reason = skip_reason(in->rec, cleared))) {
+		if (!dq_policy.drop)
+			dq_write_annotated(in, "dispatch", skipped(reason));
+		return;
+	}
+	dq_write_annotated(in, "eligible", judge(in->rec,
+	    cleared ? dq_get_str(watch, "previous_owner") : NULL));
+}
+
+static void
+record(struct dq_input *in, void *arg)
+{
+	if (!strcmp(in->kind, "ticket")) {
+		ticket(in);
+		return;
+	}
+	if (!strcmp(in->kind, "run"))
+		dq_clock_observe(in->rec);
+	else
+		dq_context_add(ctx, in->kind, in->rec);
+	dq_write_input(in);
+}
+
+int
+main(int argc, char *argv[])
+{
+	int first = dq_policy_load(argc, argv, DQ_ELIGIBLE, "[options] [file ...]",
+	    "Marks the tickets that trigger dispatch and who could take each.");
+
+	ctx = dq_context_new();
+	dq_stream_files(argc - first, argv + first, record, NULL);
+	dq_context_free(ctx);
+	return dq_close_stdout(0);
+}

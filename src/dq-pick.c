@@ -1,0 +1,335 @@
+/* dq-pick: the mode's choice among each ticket's eligible candidates. */
+#include <config.h>
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dq.h"
+
+static struct dq_context *ctx;
+static const char *config;
+
+struct cand {
+	struct dq_member *m;
+	long score;		/* matches (higher first) or active count */
+	long active;
+	long history;		/* thousandths */
+};
+
+/* What the comparators need of the ticket being decided. */
+static enum dq_mode sort_mode;
+
+static int
+cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	switch (sort_mode) {
+	case DQ_MODE_PRIORITY_MATCH:
+	case DQ_MODE_CAPABILITY_MATCH:
+		if (x->score != y->score)
+			return x->score > y->score ? -1 : 1;
+		break;
+	case DQ_MODE_LEAST_ACTIVE:
+		if (x->score != y->score)
+			return x->score < y->score ? -1 : 1;
+		if (x->history != y->history)
+			return x->history > y->history ? -1 : 1;
+		break;
+	default:
+		break;
+	}
+	return dq_member_rr_cmp(x->m, y->m);
+}
+
+static bool
+has_capability(const struct dq_member *m, const char *cap)
+{
+	json_object *caps = dq_get(m->rec, "capabilities");
+
+	for (size_t i = 0; caps && i < json_object_array_length(caps); i++)
+		if (!strcasecmp(json_object_get_string(
+		    json_object_array_get_idx(caps, i)), cap))
+			return true;
+	return false;
+}
+
+/* Distinct labels of the ticket. */
+static void
+ticket_labels(json_object *ticket, struct dq_strlist *out)
+{
+	json_object *labels = dq_get(ticket, "labels");
+
+	if (labels && !json_object_is_type(labels, json_type_array))
+		dq_die_data("ticket %s: \"labels\" must be a list of strings",
+		    dq_get_str(ticket, "id"));
+	for (size_t i = 0; labels && i < json_object_array_length(labels); i++) {
+		json_object *l = json_object_array_get_idx(labels, i);
+
+		if (!json_object_is_type(l, json_type_string))
+			dq_die_data("ticket %s: \"labels\" must be a list of strings",
+			    dq_get_str(ticket, "id"));
+		if (!dq_strlist_has_icase(out, json_object_get_string(l)))
+			dq_strlist_add(out, json_object_get_string(l));
+	}
+}
+
+static json_object *
+candidate_json(const struct cand *c, enum dq_mode mode)
+{
+	json_object *o = json_object_new_object();
+	char buf[DQ_TIMEBUF];
+
+	json_object_object_add(o, "id", json_object_new_string(c->m->id));
+	if (mode == DQ_MODE_ROUND_ROBIN) {
+		/* Round robin's measure is when each was last given work. */
+		bool has = c->m->has_last || c->m->run_seq;
+		time_t t = c->m->last_dispatched;
+
+		if (c->m->run_seq && (!c->m->has_last || t < dq_now()))
+			t = dq_now();
+		json_object_object_add(o, "score", has ?
+		    json_object_new_string(dq_time_format(t, buf)) : NULL);
+		return o;
+	}
+	json_object_object_add(o, "score", json_object_new_int64(c->score));
+	if (mode == DQ_MODE_LEAST_ACTIVE) {
+		json_object_object_add(o, "active", json_object_new_int64(c->active));
+		json_object_object_add(o, "history", dq_json_milli(c->history));
+	}
+	return o;
+}
+
+static json_object *
+excluded_json(const char *id, const char *why)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "why", json_object_new_string(why));
+	return o;
+}
+
+static json_object *
+decision(enum dq_mode mode, const char *outcome, json_object *candidates,
+    json_object *excluded, const char *chosen, const char *team,
+    const char *reason)
+{
+	json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "mode", json_object_new_string(dq_mode_name(mode)));
+	json_object_object_add(d, "outcome", json_object_new_string(outcome));
+	json_object_object_add(d, "candidates",
+	    candidates ? candidates : json_object_new_array());
+	json_object_object_add(d, "excluded",
+	    excluded ? excluded : json_object_new_array());
+	json_object_object_add(d, "chosen",
+	    chosen ? json_object_new_string(chosen) : NULL);
+	json_object_object_add(d, "team", team ? json_object_new_string(team) : NULL);
+	json_object_object_add(d, "reason", json_object_new_string(reason));
+	json_object_object_add(d, "config", json_object_new_string(config));
+	return d;
+}
+
+/* For a board-wide pool, the team is the chosen member's first team on
+ * the ticket's board: by the member's own list, among teams that list
+ * the member (team membership is authoritative). */
+static const char *
+member_team(struct dq_member *m, const char *board)
+{
+	json_object *teams = dq_get(m->rec, "teams");
+	struct dq_team *t, **all;
+	const char *id = NULL;
+	size_t n;
+
+	for (size_t i = 0; teams && i < json_object_array_length(teams); i++) {
+		t = dq_team_get(ctx, json_object_get_string(
+		    json_object_array_get_idx(teams, i)));
+		if (t && dq_team_serves(t, board) && dq_team_has_member(t, m->id))
+			return t->id;
+	}
+	n = dq_board_teams(ctx, board, &all);
+	for (size_t i = 0; i < n && !id; i++)
+		if (dq_team_has_member(all[i], m->id))
+			id = all[i]->id;
+	free(all);
+	return id;
+}
+
+static void
+lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* Scores the candidates for the mode, sorts them best first, and writes
+ * the reason the best one wins into reason. */
+static void
+rank(json_object *ticket, enum dq_mode mode, struct cand *c, size_t n,
+    char *reason, size_t reasonlen)
+{
+	struct dq_strlist labels = { 0 };
+	char *priority = NULL;
+	long best = 0;
+
+	if (mode == DQ_MODE_PRIORITY_MATCH && dq_get_str(ticket, "priority")) {
+		priority = xstrdup(dq_get_str(ticket, "priority"));
+		lower(priority);
+	}
+	if (mode == DQ_MODE_CAPABILITY_MATCH)
+		ticket_labels(ticket, &labels);
+	for (size_t i = 0; i < n; i++) {
+		if (mode == DQ_MODE_PRIORITY_MATCH)
+			c[i].score = priority && has_capability(c[i].m, priority);
+		else if (mode == DQ_MODE_CAPABILITY_MATCH)
+			for (size_t j = 0; j < labels.n; j++)
+				c[i].score += has_capability(c[i].m, labels.v[j]);
+		else if (mode == DQ_MODE_LEAST_ACTIVE) {
+			c[i].score = c[i].active;
+			c[i].history = dq_history_score(ctx, ticket, c[i].m->id,
+			    dq_now());
+		}
+		if (c[i].score > best)
+			best = c[i].score;
+	}
+	sort_mode = mode;
+	qsort(c, n, sizeof *c, cand_cmp);
+	if (mode == DQ_MODE_PRIORITY_MATCH && best > 0)
+		snprintf(reason, reasonlen, "priority-match:%s", priority);
+	else if (mode == DQ_MODE_CAPABILITY_MATCH && best > 0)
+		snprintf(reason, reasonlen, "capability-match:%ld/%zu", best, labels.n);
+	else if (mode == DQ_MODE_LEAST_ACTIVE)
+		snprintf(reason, reasonlen, "least-active:%ld", c[0].active);
+	else	/* round robin, or a match mode that matched nobody */
+		snprintf(reason, reasonlen, "round-robin");
+	free(priority);
+	dq_strlist_clear(&labels);
+}
+
+static json_object *
+pick(json_object *ticket, enum dq_mode mode)
+{
+	json_object *eligible = dq_get(ticket, "eligible");
+	json_object *ids = dq_get(eligible, "candidates");
+	const char *team = dq_get_str(eligible, "team");
+	json_object *excluded = json_object_new_array(), *candidates;
+	struct cand *c;
+	size_t n = 0;
+	char reason[256];
+
+	if (!ids || !json_object_is_type(ids, json_type_array))
+		dq_die_data("ticket %s has no \"eligible\" candidates: run "
+		    "dq-eligible before dq-pick", dq_get_str(ticket, "id"));
+	c = xcalloc(json_object_array_length(ids), sizeof *c);
+	for (size_t i = 0; i < json_object_array_length(ids); i++) {
+		const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
+		struct dq_member *m = dq_member_get(ctx, id);
+		long limit, active;
+		char why[64];
+
+		if (!m) {
+			json_object_array_add(excluded, excluded_json(id, "unknown-member"));
+			continue;
+		}
+		/* Capacity again, with what this run has handed out. */
+		limit = dq_member_limit(m);
+		active = dq_member_active(ctx, m, &dq_policy.inactive_statuses);
+		if (limit > 0 && active >= limit) {
+			snprintf(why, sizeof why, "at-capacity:%ld/%ld", active, limit);
+			json_object_array_add(excluded, excluded_json(id, why));
+			continue;
+		}
+		c[n].m = m;
+		c[n].active = active;
+		n++;
+	}
+	if (n == 0) {
+		free(c);
+		return decision(mode, "unassigned", NULL, excluded, NULL, team,
+		    "no-eligible-candidate");
+	}
+	rank(ticket, mode, c, n, reason, sizeof reason);
+	candidates = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(candidates, candidate_json(&c[i], mode));
+	if (!team)
+		team = member_team(c[0].m, dq_get_str(ticket, "board"));
+	dq_member_dispatched(ctx, c[0].m);
+	json_object *d = decision(mode, "assigned", candidates, excluded,
+	    c[0].m->id, team, reason);
+	free(c);
+	return d;
+}
+
+static json_object *
+default_team(json_object *ticket)
+{
+	struct dq_team *t = dq_default_team(ctx, dq_get_str(ticket, "board"));
+
+	if (!t)
+		return decision(DQ_MODE_DEFAULT_TEAM, "unassigned", NULL, NULL,
+		    NULL, NULL, "no-eligible-candidate");
+	return decision(DQ_MODE_DEFAULT_TEAM, "team", NULL, NULL, NULL, t->id,
+	    "default-team");
+}
+
+static void
+ticket(struct dq_input *in)
+{
+	enum dq_mode mode = dq_policy.mode;
+	json_object *d;
+
+	if (!dq_get_str(in->rec, "id") || !*dq_get_str(in->rec, "id"))
+		dq_die_data("ticket: \"id\" must be a non-empty string");
+	if (dq_get(in->rec, "dispatch")) {	/* skipped, or decided before */
+		dq_write_input(in);
+		return;
+	}
+	switch (mode) {
+	case DQ_MODE_MANUAL:
+		d = decision(mode, "manual", NULL, NULL, NULL,
+		    dq_get_str(dq_get(in->rec, "eligible"), "team"), "manual");
+		break;
+	case DQ_MODE_DEFAULT_TEAM:
+		d = default_team(in->rec);
+		break;
+	default:
+		d = pick(in->rec, mode);
+		break;
+	}
+	dq_write_annotated(in, "dispatch", d);
+}
+
+static void
+record(struct dq_input *in, void *arg)
+{
+	if (!strcmp(in->kind, "ticket")) {
+		ticket(in);
+		return;
+	}
+	if (!strcmp(in->kind, "run"))
+		dq_clock_observe(in->rec);
+	else
+		dq_context_add(ctx, in->kind, in->rec);
+	dq_write_input(in);
+}
+
+int
+main(int argc, char *argv[])
+{
+	int first = dq_policy_load(argc, argv, DQ_PICK, "[options] [file ...]",
+	    "Picks who gets each eligible ticket, by the mode and its tie-breaks.");
+
+	if (dq_policy.mode == DQ_MODE_EARLIEST_SLOT) {
+		dq_warnx("--mode earliest-slot: calendars are not supported yet");
+		return DQ_EXIT_USAGE;
+	}
+	config = dq_policy_digest(DQ_PICK, NULL, 0);
+	ctx = dq_context_new();
+	dq_stream_files(argc - first, argv + first, record, NULL);
+	dq_context_free(ctx);
+	return dq_close_stdout(0);
+}

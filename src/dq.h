@@ -1,0 +1,292 @@
+/* dq.h: the library every dq program shares, one block per source file. */
+#ifndef DQ_H
+#define DQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+/* diag.c: diagnostics, exit codes, allocation */
+
+/* The exit status table of DESIGN §7, the same in every program. */
+enum {
+	DQ_EXIT_OK = 0,
+	DQ_EXIT_USAGE = EX_USAGE,		/* 64 */
+	DQ_EXIT_DATA = EX_DATAERR,		/* 65 */
+	DQ_EXIT_NOINPUT = EX_NOINPUT,		/* 66 */
+	DQ_EXIT_UNAVAILABLE = EX_UNAVAILABLE,	/* 69 */
+	DQ_EXIT_SOFTWARE = EX_SOFTWARE,		/* 70 */
+	DQ_EXIT_IO = EX_IOERR,			/* 74 */
+	DQ_EXIT_TEMPFAIL = EX_TEMPFAIL,		/* 75 */
+	DQ_EXIT_CONFIG = EX_CONFIG,		/* 78 */
+};
+
+extern const char *dq_progname;
+void dq_setprogname(const char *argv0);
+void dq_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dq_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Flushes the records already written, reports, exits with status. */
+_Noreturn void dq_die(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Checks stdout at exit: a lost write is exit 74, never a silent 0. */
+int dq_close_stdout(int status);
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
+
+/* strlist.c: growable lists of strings (repeatable options, ids) */
+
+struct dq_strlist {
+	char **v;
+	size_t n, cap;
+};
+void dq_strlist_add(struct dq_strlist *l, const char *s);
+void dq_strlist_clear(struct dq_strlist *l);
+bool dq_strlist_has(const struct dq_strlist *l, const char *s);
+bool dq_strlist_has_icase(const struct dq_strlist *l, const char *s);
+int dq_strcmp_ptr(const void *a, const void *b);
+
+/* ndjson.c: reading and writing the record stream */
+
+struct dq_input {
+	json_object *rec;	/* the parsed record, owned by the reader */
+	const char *kind;	/* its "kind" */
+	const char *line;	/* the raw line, without the newline */
+	size_t len;
+	size_t lineno;
+	bool compact;		/* line can be copied to the output as it is */
+};
+
+typedef void (*dq_record_fn)(struct dq_input *in, void *arg);
+
+/* Reads fp record by record and calls fn for each; a malformed record
+ * stops the program (exit 65) after flushing what was written. name is
+ * NULL for stdin, else the file's name for the messages. */
+void dq_stream(FILE *fp, const char *name, dq_record_fn fn, void *arg);
+/* The position of the record being read, for messages: "line 7" or
+ * "snap.ndjson: line 7". */
+/* Streams each file operand in turn ("-" is stdin), or stdin if none;
+ * a missing file is exit 66. */
+void dq_stream_files(int argc, char **argv, dq_record_fn fn, void *arg);
+const char *dq_where(void);
+_Noreturn void dq_die_data(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* Writes a record as one compact line in a single write. */
+void dq_write(json_object *rec);
+/* Writes the input record as it came. */
+void dq_write_input(const struct dq_input *in);
+/* Writes the input record with key set to value (value is consumed). The
+ * raw line is reused when it can be, so annotating costs no reserialize. */
+void dq_write_annotated(struct dq_input *in, const char *key, json_object *value);
+const char *dq_json_string(json_object *o);
+
+/* Accessors that treat a missing or null field alike. */
+const char *dq_get_str(json_object *rec, const char *key);
+json_object *dq_get(json_object *rec, const char *key);
+bool dq_get_bool(json_object *rec, const char *key, bool dflt);
+
+/* timefmt.c: RFC 3339 times */
+
+/* Parses "2026-11-21T14:10:00Z", an offset, or fractional seconds. */
+bool dq_time_parse(const char *s, time_t *out);
+/* Formats as "2026-11-21T14:10:00Z"; buf holds at least 21 bytes. */
+char *dq_time_format(time_t t, char *buf);
+#define DQ_TIMEBUF 32
+
+/* zone.c: IANA time zones */
+
+bool dq_zone_valid(const char *zone);
+/* UTC offset in seconds of zone at t. */
+long dq_zone_offset(const char *zone, time_t t);
+/* Local wall time of t in zone. */
+void dq_zone_local(const char *zone, time_t t, struct tm *out);
+/* The instant of a local wall time: the earlier one where the wall clock
+ * repeats, and in a gap the wall time read with the offset before it. */
+time_t dq_zone_instant(const char *zone, int year, int mon, int mday, int min);
+
+/* hours.c: working hours and holidays */
+
+#define DQ_MAX_STRETCHES 8
+
+struct dq_span {
+	time_t start, end;
+};
+
+struct dq_hours {
+	bool always;		/* no "hours": available around the clock */
+	int nstretch[7];	/* Monday = 0 */
+	struct { int start, end; } stretch[7][DQ_MAX_STRETCHES]; /* minutes */
+	size_t nholiday;
+	struct dq_holiday {
+		int year, mon, mday;
+		int start, end;	/* minutes; whole day is 0..1440 */
+	} *holiday;
+};
+
+/* Parses a member's "hours" and "holidays"; on error returns false and
+ * puts a message into err. */
+bool dq_hours_parse(json_object *hours, json_object *holidays,
+	struct dq_hours *out, char *err, size_t errlen);
+void dq_hours_free(struct dq_hours *h);
+/* The working spans in [from, to), sorted and merged, holidays removed.
+ * Returns the count; *out is allocated. */
+size_t dq_hours_spans(const struct dq_hours *h, const char *zone,
+	time_t from, time_t to, struct dq_span **out);
+/* Why someone is not working at t: NULL when working, else "holiday" or
+ * "outside-hours". */
+const char *dq_hours_absence(const struct dq_hours *h, const char *zone, time_t t);
+
+/* sha256.c */
+
+struct dq_sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	unsigned char buf[64];
+	size_t nbuf;
+};
+void dq_sha256_init(struct dq_sha256 *c);
+void dq_sha256_update(struct dq_sha256 *c, const void *data, size_t len);
+void dq_sha256_final(struct dq_sha256 *c, unsigned char out[32]);
+void dq_hex(const unsigned char *p, size_t n, char *out);
+
+/* policy.c: options, policy files, the clock */
+
+enum dq_prog {
+	DQ_FETCH = 1 << 0,
+	DQ_WATCH = 1 << 1,
+	DQ_ELIGIBLE = 1 << 2,
+	DQ_PICK = 1 << 3,
+	DQ_SCHEDULE = 1 << 4,
+	DQ_APPLY = 1 << 5,
+};
+
+enum dq_mode {
+	DQ_MODE_MANUAL,
+	DQ_MODE_DEFAULT_TEAM,
+	DQ_MODE_ROUND_ROBIN,
+	DQ_MODE_PRIORITY_MATCH,
+	DQ_MODE_CAPABILITY_MATCH,
+	DQ_MODE_LEAST_ACTIVE,
+	DQ_MODE_EARLIEST_SLOT,
+};
+
+/* Every setting of every program; each reads the ones it uses. */
+struct dq_policy {
+	time_t now;
+	bool now_set;
+	struct dq_strlist boards, trigger_statuses;
+	struct dq_strlist companies, exclude_companies;
+	struct dq_strlist inactive_statuses;
+	long max_active;		/* -1: use each member's max_concurrent */
+	bool working_now;
+	bool drop;
+	bool auto_dispatch;
+	bool quiet;
+	enum dq_mode mode;
+	long slot_minutes, buffer_minutes, lead_minutes;
+	long horizon_hours, round_minutes;
+	long history_half_life_days;
+};
+
+extern struct dq_policy dq_policy;
+
+/* Fills dq_policy for program prog from the policy file and argv, and
+ * handles --help and --version. Returns the index of the first operand. */
+int dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
+	const char *summary);
+/* "sha256:<hex>" of prog's effective settings and the given extra
+ * text (files that shape decisions); a static buffer. */
+const char *dq_policy_digest(unsigned prog, const char *extra, size_t extralen);
+const char *dq_mode_name(enum dq_mode m);	/* "ROUND_ROBIN" */
+const char *dq_mode_slug(enum dq_mode m);	/* "round-robin" */
+bool dq_mode_parse(const char *s, enum dq_mode *out);
+
+/* The instant the run acts at: --now or DQ_NOW, else the stream's run
+ * record, else the system clock read once. */
+time_t dq_now(void);
+void dq_clock_observe(json_object *run);
+
+/* context.c: the context records a stage keeps while tickets stream by */
+
+enum dq_presence { DQ_ONLINE, DQ_BUSY, DQ_OFFLINE };
+
+struct dq_member {
+	char *id;
+	json_object *rec;
+	bool archived;
+	enum dq_presence presence;
+	long max_concurrent;
+	const char *tz;		/* NULL: UTC */
+	bool tz_known;
+	struct dq_hours hours;
+	bool has_last, has_created;
+	time_t last_dispatched, created;
+	long run_seq;		/* > 0: dispatched in this run, in this order */
+	long run_assigned;	/* tickets given in this run */
+};
+
+struct dq_team {
+	char *id;
+	json_object *rec;
+	const char *name;
+	bool is_default;
+	json_object *boards, *members;	/* arrays of strings */
+};
+
+struct dq_context;
+
+struct dq_context *dq_context_new(void);
+void dq_context_free(struct dq_context *ctx);
+/* Keeps rec if it is a context record (it takes a reference) and says
+ * whether it was; a malformed one stops the program (exit 65). */
+bool dq_context_add(struct dq_context *ctx, const char *kind, json_object *rec);
+struct dq_member *dq_member_get(struct dq_context *ctx, const char *id);
+struct dq_team *dq_team_get(struct dq_context *ctx, const char *id);
+json_object *dq_board_get(struct dq_context *ctx, const char *name);
+/* The default team of a board, or NULL. */
+struct dq_team *dq_default_team(struct dq_context *ctx, const char *board);
+/* Teams serving a board, in id order; returns the count. */
+size_t dq_board_teams(struct dq_context *ctx, const char *board,
+	struct dq_team ***out);
+bool dq_team_has_member(const struct dq_team *t, const char *id);
+bool dq_team_serves(const struct dq_team *t, const char *board);
+/* Open tickets that count as active: statuses not in inactive and not a
+ * closed status on any board; plus this run's assignments. */
+long dq_member_active(struct dq_context *ctx, struct dq_member *m,
+	const struct dq_strlist *inactive);
+/* The capacity that applies: --max-active, else max_concurrent; 0 none. */
+long dq_member_limit(const struct dq_member *m);
+/* Round robin order: oldest last dispatch first (never first of all),
+ * then oldest created_at, then id. */
+int dq_member_rr_cmp(const struct dq_member *a, const struct dq_member *b);
+void dq_member_dispatched(struct dq_context *ctx, struct dq_member *m);
+/* history.c: the "historical success on similar tickets" signal */
+
+/* A closed ticket, with what scoring compares taken out once. */
+struct dq_hist {
+	json_object *rec;
+	uint32_t *words;	/* summary words, hashed, sorted, unique */
+	size_t nwords;
+	time_t closed;
+	bool has_closed;
+};
+
+void dq_hist_init(struct dq_hist *h, json_object *rec);
+/* Closed tickets of a member (context.c). */
+size_t dq_member_history(struct dq_context *ctx, const char *id,
+	struct dq_hist **out);
+
+/* Score of member for ticket, in thousandths: similarity of each of the
+ * member's closed tickets to this one, weighted by age. */
+long dq_history_score(struct dq_context *ctx, json_object *ticket,
+	const char *member, time_t now);
+json_object *dq_json_milli(long milli);	/* 1234 -> 1.234 */
+
+#endif

@@ -1,0 +1,248 @@
+/* ndjson.c: the record stream. One JSON object per line in, one compact
+ * line per record out, never a partial line. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dq.h"
+
+#define DQ_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static const char *where_name;
+static size_t where_line;
+
+const char *
+dq_where(void)
+{
+	static char buf[512];
+
+	if (where_name)
+		snprintf(buf, sizeof buf, "%s: line %zu", where_name, where_line);
+	else
+		snprintf(buf, sizeof buf, "line %zu", where_line);
+	return buf;
+}
+
+void
+dq_die_data(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	dq_die(DQ_EXIT_DATA, "%s: %s", dq_where(), msg);
+}
+
+/* A line can be copied through untouched when json-c would write the same
+ * bytes: no white space between tokens and no escaped slash. */
+static bool
+is_compact(const char *s, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (in_string) {
+			if (c == '\\') {
+				if (i + 1 < len && s[i + 1] == '/')
+					return false;
+				i++;
+			} else if (c == '"') {
+				in_string = false;
+			}
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == ' ' || c == '\t' || c == '\r') {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+is_blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return false;
+	return true;
+}
+
+static json_object *
+parse_line(json_tokener *tok, const char *line, size_t len)
+{
+	json_object *rec;
+	size_t end;
+
+	json_tokener_reset(tok);
+	/* The terminating NUL is passed too, so a bare number ends. */
+	rec = json_tokener_parse_ex(tok, line, (int)len + 1);
+	if (!rec) {
+		enum json_tokener_error e = json_tokener_get_error(tok);
+
+		if (e == json_tokener_continue || e == json_tokener_success)
+			dq_die_data("invalid JSON: unexpected end of line");
+		dq_die_data("invalid JSON: %s", json_tokener_error_desc(e));
+	}
+	end = json_tokener_get_parse_end(tok);
+	if (end < len && !is_blank(line + end, len - end)) {
+		json_object_put(rec);
+		dq_die_data("trailing data after the JSON object at column %zu",
+		    end + 1);
+	}
+	if (!json_object_is_type(rec, json_type_object)) {
+		json_object_put(rec);
+		dq_die_data("not a JSON object");
+	}
+	return rec;
+}
+
+void
+dq_stream(FILE *fp, const char *name, dq_record_fn fn, void *arg)
+{
+	json_tokener *tok = json_tokener_new();
+	struct dq_input in;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	where_name = name;
+	where_line = 0;
+	while ((n = getline(&line, &cap, fp)) > 0) {
+		size_t len = (size_t)n;
+		json_object *kind;
+
+		where_line++;
+		if (line[len - 1] != '\n')
+			dq_die_data("last line has no newline: truncated input?");
+		line[--len] = '\0';
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (is_blank(line, len))
+			continue;
+		if (strlen(line) != len)
+			dq_die_data("NUL byte in line");
+		in.rec = parse_line(tok, line, len);
+		if (!json_object_object_get_ex(in.rec, "kind", &kind))
+			dq_die_data("record has no \"kind\"");
+		if (!json_object_is_type(kind, json_type_string))
+			dq_die_data("\"kind\" is not a string");
+		in.kind = json_object_get_string(kind);
+		in.line = line;
+		in.len = len;
+		in.lineno = where_line;
+		in.compact = is_compact(line, len);
+		fn(&in, arg);
+		json_object_put(in.rec);
+	}
+	if (ferror(fp))
+		dq_die(DQ_EXIT_IO, "%s: read error", name ? name : "<stdin>");
+	free(line);
+	json_tokener_free(tok);
+}
+
+static void
+write_line(const char *s, size_t len)
+{
+	fwrite(s, 1, len, stdout);
+	putchar('\n');
+}
+
+void
+dq_write(json_object *rec)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(rec, DQ_JSON_FLAGS, &len);
+
+	write_line(s, len);
+}
+
+void
+dq_write_input(const struct dq_input *in)
+{
+	if (in->compact)
+		write_line(in->line, in->len);
+	else
+		dq_write(in->rec);
+}
+
+void
+dq_write_annotated(struct dq_input *in, const char *key, json_object *value)
+{
+	bool had_key = json_object_object_get_ex(in->rec, key, NULL);
+	size_t vlen;
+	const char *v;
+
+	json_object_object_add(in->rec, key, value);
+	if (!in->compact || had_key) {
+		dq_write(in->rec);
+		return;
+	}
+	/* Splice the new member before the closing brace of the raw line. */
+	v = json_object_to_json_string_length(value, DQ_JSON_FLAGS, &vlen);
+	fwrite(in->line, 1, in->len - 1, stdout);
+	printf(",\"%s\":", key);
+	fwrite(v, 1, vlen, stdout);
+	fputs("}\n", stdout);
+}
+
+const char *
+dq_json_string(json_object *o)
+{
+	return json_object_to_json_string_ext(o, DQ_JSON_FLAGS);
+}
+
+json_object *
+dq_get(json_object *rec, const char *key)
+{
+	json_object *v;
+
+	if (!rec || !json_object_object_get_ex(rec, key, &v))
+		return NULL;
+	return v;	/* NULL for a JSON null too */
+}
+
+const char *
+dq_get_str(json_object *rec, const char *key)
+{
+	json_object *v = dq_get(rec, key);
+
+	return json_object_is_type(v, json_type_string) ?
+	    json_object_get_string(v) : NULL;
+}
+
+bool
+dq_get_bool(json_object *rec, const char *key, bool dflt)
+{
+	json_object *v = dq_get(rec, key);
+
+	return json_object_is_type(v, json_type_boolean) ?
+	    json_object_get_boolean(v) : dflt;
+}
+
+void
+dq_stream_files(int argc, char **argv, dq_record_fn fn, void *arg)
+{
+	if (argc == 0) {
+		dq_stream(stdin, NULL, fn, arg);
+		return;
+	}
+	for (int i = 0; i < argc; i++) {
+		FILE *fp;
+
+		if (!strcmp(argv[i], "-")) {
+			dq_stream(stdin, NULL, fn, arg);
+			continue;
+		}
+		if (!(fp = fopen(argv[i], "r")))
+			dq_die(DQ_EXIT_NOINPUT, "%s: %s", argv[i], strerror(errno));
+		dq_stream(fp, argv[i], fn, arg);
+		fclose(fp);
+	}
+}

@@ -1,0 +1,543 @@
+/* policy.c: every setting is a long option and a policy-file key.
+ *
+ * One table describes the settings of all dq programs, so a shared policy
+ * file can serve every stage: a program applies the keys it uses, ignores
+ * the keys another program uses, and rejects a key no program knows. */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dq.h"
+
+struct dq_policy dq_policy = {
+	.max_active = -1,
+	.auto_dispatch = true,
+	.mode = DQ_MODE_ROUND_ROBIN,
+	.slot_minutes = 30,
+	.buffer_minutes = 10,
+	.lead_minutes = 10,
+	.horizon_hours = 24,
+	.round_minutes = 5,
+	.history_half_life_days = 90,
+};
+
+enum opt_type { OPT_BOOL, OPT_INT, OPT_LIST, OPT_TIME, OPT_MODE, OPT_SPECIAL };
+
+#define ALL (DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE | DQ_PICK | DQ_SCHEDULE | DQ_APPLY)
+
+struct opt {
+	const char *name;
+	int letter;
+	enum opt_type type;
+	unsigned progs;
+	void *value;
+	long min, max;
+	const char *arg;
+	const char *help;
+};
+
+/* Sorted by name, the order --help lists them in. */
+static const struct opt opts[] = {
+	{ "auto-dispatch", 0, OPT_BOOL, DQ_ELIGIBLE | DQ_APPLY,
+	  &dq_policy.auto_dispatch, 0, 0, NULL,
+	  "the master toggle; no: mark every ticket auto-dispatch-off" },
+	{ "board", 'b', OPT_LIST, DQ_FETCH | DQ_ELIGIBLE, &dq_policy.boards,
+	  0, 0, "NAME", "dispatch tickets on board NAME (repeatable)" },
+	{ "buffer-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
+	  &dq_policy.buffer_minutes, 0, 480, "N",
+	  "keep N minutes between booked slots (default 10)" },
+	{ "company", 'c', OPT_LIST, DQ_ELIGIBLE, &dq_policy.companies,
+	  0, 0, "NAME", "dispatch only tickets of company NAME (repeatable)" },
+	{ "drop", 0, OPT_BOOL, DQ_ELIGIBLE, &dq_policy.drop, 0, 0, NULL,
+	  "remove skipped tickets instead of marking them" },
+	{ "exclude-company", 'x', OPT_LIST, DQ_ELIGIBLE,
+	  &dq_policy.exclude_companies, 0, 0, "NAME",
+	  "never dispatch tickets of company NAME (repeatable)" },
+	{ "help", 'h', OPT_SPECIAL, ALL, NULL, 0, 0, NULL,
+	  "show this help and exit" },
+	{ "history-half-life-days", 0, OPT_INT, DQ_PICK,
+	  &dq_policy.history_half_life_days, 1, 3650, "N",
+	  "history counts half as much every N days (default 90)" },
+	{ "horizon-hours", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
+	  &dq_policy.horizon_hours, 1, 168, "N",
+	  "book no slot starting more than N hours ahead (default 24)" },
+	{ "inactive-status", 'i', OPT_LIST, DQ_ELIGIBLE | DQ_PICK,
+	  &dq_policy.inactive_statuses, 0, 0, "NAME",
+	  "open tickets in status NAME are not active work (repeatable)" },
+	{ "lead-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
+	  &dq_policy.lead_minutes, 0, 1440, "N",
+	  "start no slot sooner than N minutes from now (default 10)" },
+	{ "max-active", 'a', OPT_INT, DQ_ELIGIBLE | DQ_PICK,
+	  &dq_policy.max_active, 0, 1000000, "N",
+	  "at most N active tickets a member (0: no cap; overrides max_concurrent)" },
+	{ "mode", 'm', OPT_MODE, DQ_PICK, &dq_policy.mode, 0, 0, "MODE",
+	  "manual, default-team, round-robin, priority-match, "
+	  "capability-match, least-active or earliest-slot (default round-robin)" },
+	{ "now", 'n', OPT_TIME, ALL, &dq_policy.now, 0, 0, "TIME",
+	  "act as if it were TIME (RFC 3339; also DQ_NOW)" },
+	{ "policy", 'p', OPT_SPECIAL, ALL, NULL, 0, 0, "FILE",
+	  "read options from FILE (also DQ_POLICY)" },
+	{ "quiet", 'q', OPT_BOOL, ALL, &dq_policy.quiet, 0, 0, NULL,
+	  "do not print warnings" },
+	{ "round-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
+	  &dq_policy.round_minutes, 1, 60, "N",
+	  "start slots on multiples of N minutes (default 5)" },
+	{ "slot-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
+	  &dq_policy.slot_minutes, 1, 480, "N",
+	  "book N minutes a ticket (default 30, at most 480)" },
+	{ "trigger-status", 's', OPT_LIST, DQ_FETCH | DQ_ELIGIBLE,
+	  &dq_policy.trigger_statuses, 0, 0, "NAME",
+	  "dispatch tickets in status NAME (repeatable)" },
+	{ "version", 'V', OPT_SPECIAL, ALL, NULL, 0, 0, NULL,
+	  "show the version and exit" },
+	{ "working-now", 'w', OPT_BOOL, DQ_ELIGIBLE, &dq_policy.working_now,
+	  0, 0, NULL, "exclude members outside their working hours now" },
+};
+
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static const char *const mode_names[] = {
+	"MANUAL_ONLY", "DEFAULT_TEAM", "ROUND_ROBIN", "PRIORITY_MATCH",
+	"CAPABILITY_MATCH", "LEAST_ACTIVE", "EARLIEST_SLOT",
+};
+static const char *const mode_slugs[] = {
+	"manual", "default-team", "round-robin", "priority-match",
+	"capability-match", "least-active", "earliest-slot",
+};
+
+const char *
+dq_mode_name(enum dq_mode m)
+{
+	return mode_names[m];
+}
+
+const char *
+dq_mode_slug(enum dq_mode m)
+{
+	return mode_slugs[m];
+}
+
+bool
+dq_mode_parse(const char *s, enum dq_mode *out)
+{
+	for (size_t i = 0; i < sizeof mode_slugs / sizeof mode_slugs[0]; i++) {
+		if (strcasecmp(s, mode_slugs[i]) == 0 ||
+		    strcasecmp(s, mode_names[i]) == 0 ||
+		    (i == DQ_MODE_MANUAL && strcasecmp(s, "manual-only") == 0)) {
+			*out = (enum dq_mode)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const struct opt *
+find_opt(const char *name)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcmp(opts[i].name, name) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+static bool
+parse_bool(const char *s, bool *out)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on")) {
+		*out = true;
+		return true;
+	}
+	if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off")) {
+		*out = false;
+		return true;
+	}
+	return false;
+}
+
+/* Applies one value; on error returns a message. */
+static const char *
+apply(const struct opt *o, const char *val, bool negated)
+{
+	static char msg[256];
+	char *end;
+	long n;
+
+	switch (o->type) {
+	case OPT_BOOL:
+		if (!val) {
+			*(bool *)o->value = !negated;
+			return NULL;
+		}
+		if (negated || !parse_bool(val, o->value)) {
+			snprintf(msg, sizeof msg, "--%s: expected yes or no, not \"%s\"",
+			    o->name, val);
+			return msg;
+		}
+		return NULL;
+	case OPT_INT:
+		errno = 0;
+		n = strtol(val, &end, 10);
+		if (errno || end == val || *end || n < o->min || n > o->max) {
+			snprintf(msg, sizeof msg, "--%s: expected a whole number "
+			    "from %ld to %ld, not \"%s\"", o->name, o->min, o->max, val);
+			return msg;
+		}
+		*(long *)o->value = n;
+		return NULL;
+	case OPT_LIST:
+		dq_strlist_add(o->value, val);
+		return NULL;
+	case OPT_TIME:
+		if (!dq_time_parse(val, o->value)) {
+			snprintf(msg, sizeof msg, "--%s: expected an RFC 3339 time "
+			    "like 2026-11-21T14:10:00Z, not \"%s\"", o->name, val);
+			return msg;
+		}
+		if (o->value == &dq_policy.now)
+			dq_policy.now_set = true;
+		return NULL;
+	case OPT_MODE:
+		if (!dq_mode_parse(val, o->value)) {
+			snprintf(msg, sizeof msg, "--mode: unknown mode \"%s\"", val);
+			return msg;
+		}
+		return NULL;
+	case OPT_SPECIAL:
+		break;
+	}
+	return NULL;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* A value may be double-quoted, with \" and \\ inside. */
+static bool
+unquote(char *s)
+{
+	char *w = s;
+
+	if (*s != '"')
+		return true;
+	for (char *r = s + 1; *r; r++) {
+		if (*r == '\\' && (r[1] == '"' || r[1] == '\\')) {
+			*w++ = *++r;
+		} else if (*r == '"') {
+			*w = '\0';
+			return *trim(r + 1) == '\0';
+		} else {
+			*w++ = *r;
+		}
+	}
+	return false;
+}
+
+static void
+load_file(const char *path, unsigned prog)
+{
+	FILE *fp = fopen(path, "r");
+	char *line = NULL, *key, *val;
+	size_t cap = 0, lineno = 0;
+	const char *err;
+
+	if (!fp)
+		dq_die(DQ_EXIT_NOINPUT, "%s: %s", path, strerror(errno));
+	while (getline(&line, &cap, fp) > 0) {
+		const struct opt *o;
+		bool negated = false;
+
+		lineno++;
+		key = trim(line);
+		if (*key == '\0' || *key == '#')
+			continue;
+		if (key[0] == '-' && key[1] == '-')
+			key += 2;
+		val = key + strcspn(key, " \t=:");
+		if (*val) {
+			*val++ = '\0';
+			val = trim(val);
+			if (*val == '=' || *val == ':')
+				val = trim(val + 1);
+		}
+		if (!unquote(val))
+			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unterminated quote",
+			    path, lineno);
+		o = find_opt(key);
+		if (!o && strncmp(key, "no-", 3) == 0 && (o = find_opt(key + 3)) &&
+		    o->type == OPT_BOOL)
+			negated = true;
+		if (!o)
+			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key \"%s\"",
+			    path, lineno, key);
+		if (o->type == OPT_SPECIAL)
+			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: \"%s\" belongs on the "
+			    "command line", path, lineno, key);
+		if (!(o->progs & prog))
+			continue;	/* another program's key */
+		if (*val == '\0' && o->type != OPT_BOOL)
+			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: %s needs a value",
+			    path, lineno, key);
+		if ((err = apply(o, *val ? val : NULL, negated)))
+			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: %s", path, lineno, err);
+	}
+	free(line);
+	fclose(fp);
+}
+
+static _Noreturn void usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", dq_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", dq_progname);
+	exit(DQ_EXIT_USAGE);
+}
+
+static void
+help(unsigned prog, const char *synopsis, const char *summary)
+{
+	printf("usage: %s %s\n%s\n\n", dq_progname, synopsis, summary);
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+		char left[64];
+
+		if (!(o->progs & prog))
+			continue;
+		snprintf(left, sizeof left, "--%s%s%s%s",
+		    o->type == OPT_BOOL ? "[no-]" : "", o->name,
+		    o->arg ? " " : "", o->arg ? o->arg : "");
+		if (o->letter)
+			printf("  -%c, %-28s %s\n", o->letter, left, o->help);
+		else
+			printf("      %-28s %s\n", left, o->help);
+	}
+	printf("\nSee %s(1) and dq(7).\n", dq_progname);
+}
+
+enum { LONG_BASE = 256, NEG_BASE = 512 };
+
+/* The names of the --no-X forms, which getopt_long reads from here. */
+static char negnames[NOPTS][64];
+
+int
+dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
+    const char *summary)
+{
+	struct option longopts[2 * NOPTS + 1];
+	char shortopts[3 * NOPTS + 2];
+	bool cli_list[NOPTS] = { false };
+	const char *policy = getenv("DQ_POLICY"), *env_now = getenv("DQ_NOW");
+	const char *err;
+	size_t nl = 0, ns = 0;
+	int c;
+
+	dq_setprogname(argv[0]);
+	shortopts[ns++] = ':';
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+
+		if (!(o->progs & prog))
+			continue;
+		longopts[nl++] = (struct option){ o->name,
+		    o->type == OPT_BOOL ? optional_argument :
+		    o->arg ? required_argument : no_argument, NULL,
+		    LONG_BASE + (int)i };
+		if (o->type == OPT_BOOL)
+			longopts[nl++] = (struct option){ NULL, no_argument,
+			    NULL, NEG_BASE + (int)i };
+		if (o->letter) {
+			shortopts[ns++] = (char)o->letter;
+			if (o->arg)
+				shortopts[ns++] = ':';
+		}
+	}
+	longopts[nl] = (struct option){ 0 };
+	shortopts[ns] = '\0';
+	for (size_t i = 0; i < nl; i++) {
+		if (longopts[i].name == NULL) {
+			int idx = longopts[i].val - NEG_BASE;
+
+			snprintf(negnames[idx], sizeof negnames[idx], "no-%s",
+			    opts[idx].name);
+			longopts[i].name = negnames[idx];
+		}
+	}
+
+	/* First pass: --help, --version and --policy, which decide what the
+	 * second pass reads on top of. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		int idx = c >= LONG_BASE && c < NEG_BASE ? c - LONG_BASE : -1;
+
+		for (size_t i = 0; idx < 0 && c < LONG_BASE && i < NOPTS; i++)
+			if (opts[i].letter == c && (opts[i].progs & prog))
+				idx = (int)i;
+		if (idx < 0)
+			continue;
+		if (!strcmp(opts[idx].name, "help")) {
+			help(prog, synopsis, summary);
+			exit(dq_close_stdout(0));
+		}
+		if (!strcmp(opts[idx].name, "version")) {
+			printf("%s (%s) %s\n", dq_progname, PACKAGE_NAME, PACKAGE_VERSION);
+			exit(dq_close_stdout(0));
+		}
+		if (!strcmp(opts[idx].name, "policy"))
+			policy = optarg;
+	}
+	if (policy && *policy)
+		load_file(policy, prog);
+	if (env_now && *env_now && !dq_policy.now_set) {
+		if (!dq_time_parse(env_now, &dq_policy.now))
+			usage_error("DQ_NOW: expected an RFC 3339 time, not \"%s\"",
+			    env_now);
+		dq_policy.now_set = true;
+	}
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		const struct opt *o = NULL;
+		const char *val = optarg;
+		bool negated = false;
+
+		if (c == '?') {
+			if (optopt)
+				usage_error("unknown option -%c", optopt);
+			usage_error("unknown option %s", argv[optind - 1]);
+		}
+		if (c == ':')
+			usage_error("option %s needs a value", argv[optind - 1]);
+		if (c >= NEG_BASE) {
+			o = &opts[c - NEG_BASE];
+			negated = true;
+		} else if (c >= LONG_BASE) {
+			o = &opts[c - LONG_BASE];
+		} else {
+			for (size_t i = 0; i < NOPTS; i++)
+				if (opts[i].letter == c && (opts[i].progs & prog))
+					o = &opts[i];
+		}
+		if (o->type == OPT_SPECIAL)
+			continue;
+		/* "--auto-dispatch no" reads like the policy file's form. */
+		if (o->type == OPT_BOOL && !val && !negated && optind < argc) {
+			bool ignored;
+
+			if (parse_bool(argv[optind], &ignored))
+				val = argv[optind++];
+		}
+		if (o->type == OPT_LIST && !cli_list[o - opts]) {
+			/* The command line's list replaces the file's. */
+			dq_strlist_clear(o->value);
+			cli_list[o - opts] = true;
+		}
+		if ((err = apply(o, val, negated)))
+			usage_error("%s", err);
+	}
+	return optind;
+}
+
+static void
+digest_line(struct dq_sha256 *c, const char *key, const char *val)
+{
+	dq_sha256_update(c, key, strlen(key));
+	dq_sha256_update(c, "=", 1);
+	dq_sha256_update(c, val, strlen(val));
+	dq_sha256_update(c, "\n", 1);
+}
+
+const char *
+dq_policy_digest(unsigned prog, const char *extra, size_t extralen)
+{
+	static char out[7 + 65];
+	struct dq_sha256 c;
+	unsigned char md[32];
+	char num[32];
+
+	dq_sha256_init(&c);
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+
+		/* Settings that change no decision stay out of the digest. */
+		if (!(o->progs & prog) || o->type == OPT_SPECIAL ||
+		    o->type == OPT_TIME || o->value == &dq_policy.quiet)
+			continue;
+		switch (o->type) {
+		case OPT_BOOL:
+			digest_line(&c, o->name, *(bool *)o->value ? "yes" : "no");
+			break;
+		case OPT_INT:
+			snprintf(num, sizeof num, "%ld", *(long *)o->value);
+			digest_line(&c, o->name, num);
+			break;
+		case OPT_LIST:
+			for (size_t j = 0; j < ((struct dq_strlist *)o->value)->n; j++)
+				digest_line(&c, o->name,
+				    ((struct dq_strlist *)o->value)->v[j]);
+			break;
+		case OPT_MODE:
+			digest_line(&c, o->name, dq_mode_slug(*(enum dq_mode *)o->value));
+			break;
+		default:
+			break;
+		}
+	}
+	if (extra)
+		dq_sha256_update(&c, extra, extralen);
+	dq_sha256_final(&c, md);
+	memcpy(out, "sha256:", 7);
+	dq_hex(md, 32, out + 7);
+	return out;
+}
+
+static time_t run_now;
+static bool run_now_set;
+
+void
+dq_clock_observe(json_object *run)
+{
+	const char *now = dq_get_str(run, "now");
+
+	if (!now)
+		return;
+	if (!dq_time_parse(now, &run_now))
+		dq_die_data("run: \"now\" is not an RFC 3339 time: \"%s\"", now);
+	run_now_set = true;
+}
+
+time_t
+dq_now(void)
+{
+	static time_t clock_now;
+
+	if (dq_policy.now_set)
+		return dq_policy.now;
+	if (run_now_set)
+		return run_now;
+	if (!clock_now)
+		clock_now = time(NULL);
+	return clock_now;
+}
