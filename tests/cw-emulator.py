@@ -62,6 +62,8 @@ Control endpoints (no auth, not in the request log, no faults)
 --------------------------------------------------------------
   GET  /__control/requests    {"requests": [...], "in_flight": k,
                                "max_in_flight": n}
+  POST /__control/reset       re-read the data file, keep only the faults
+                              from the command line, empty the log
   POST /__control/reset-log   empty the request log (memory and --log file)
                               and reset max_in_flight
   POST /__control/fault       {"spec": "429:service/tickets:2"} or
@@ -1076,6 +1078,15 @@ def same_id(a, b):
             and isinstance(b, int) and not isinstance(b, bool) and a == b)
 
 
+def in_model_order(record, schema):
+    """The record's fields in the model's order (the server serialises its
+    model, so a field added by a write does not go last), extras after."""
+    model = SCHEMAS[schema]
+    out = {k: record[k] for k in model if k in record}
+    out.update((k, v) for k, v in record.items() if k not in out)
+    return out
+
+
 def check_value(resource, field, kind, value, schema=None):
     """Type-check one written value; returns it or raises a 400."""
     ok = {
@@ -1110,6 +1121,14 @@ class Store:
     def __init__(self, data, clock):
         self.lock = threading.RLock()
         self.clock = clock
+        self.reject_big_pages = False
+        self.load(data)
+
+    def load(self, data):
+        """Take (or, on /__control/reset, retake) the contents of a data
+        file; raises ValueError when it is malformed."""
+        if not isinstance(data, dict):
+            raise ValueError("data: the file must hold a JSON object")
         creds = data.get("credentials")
         if not isinstance(creds, dict) or not all(
                 isinstance(creds.get(k), str)
@@ -1120,13 +1139,14 @@ class Store:
         server = data.get("server") or {}
         self.version = str(server.get("version") or DEFAULT_VERSION)
         self.api_member = server.get("apiMember") or {}
-        self.resources = data.get("resources")
-        if not isinstance(self.resources, dict):
+        resources = data.get("resources")
+        if not isinstance(resources, dict):
             raise ValueError("data: resources must be an object")
-        for key, value in self.resources.items():
+        for key, value in resources.items():
             if not isinstance(value, (list, dict)):
                 raise ValueError("data: resources[%r] must be a list or an "
                                  "object" % key)
+        self.resources = resources
 
     def now(self):
         return format_datetime(self.clock())
@@ -1450,6 +1470,7 @@ class Store:
         self.resolve_ticket_refs(req, new, touched)
         self.validate_ticket(new, touched)
         self.settle_ticket(req, old, new)
+        new = in_model_order(new, "Ticket")
         self.replace(route.collection, new)
         return 200, new, {}
 
@@ -1657,7 +1678,7 @@ class Store:
         entry["_info"] = {"lastUpdated": now, "updatedBy": self.api_identifier(),
                           "dateEntered": now,
                           "enteredBy": self.api_identifier()}
-        entry = {k: entry[k] for k in model if k in entry}
+        entry = in_model_order(entry, "ScheduleEntry")
         self.resources.setdefault("schedule/entries", []).append(entry)
         return 201, entry, {}
 
@@ -1987,7 +2008,21 @@ class Emulator:
         self.require_accept = options.require_accept
         self.gzip = not options.no_gzip
         self.retry_after = options.retry_after
+        self.data_path = options.data
+        self.fault_specs = options.fault
         self.server = None
+
+    def reset(self):
+        """Back to the start: data re-read from the file, the command-line
+        faults only, an empty log."""
+        with open(self.data_path, encoding="utf-8") as f:
+            data = json.load(f)
+        with self.store.lock:
+            self.store.load(data)
+        self.faults.clear()
+        for spec in self.fault_specs:
+            self.faults.add(parse_fault(spec, self.retry_after))
+        self.log.reset()
 
     # -- one request -------------------------------------------------------
 
@@ -2178,6 +2213,9 @@ class Emulator:
         try:
             if (h.command, name) == ("GET", "requests"):
                 return reply(200, self.log.snapshot())
+            if (h.command, name) == ("POST", "reset"):
+                self.reset()
+                return reply(200, {"ok": True})
             if (h.command, name) == ("POST", "reset-log"):
                 self.log.reset()
                 return reply(200, {"ok": True})
@@ -2214,7 +2252,7 @@ class Emulator:
                 threading.Thread(target=self.server.shutdown,
                                  daemon=True).start()
                 return None
-        except (ValueError, re.error) as exc:
+        except (OSError, ValueError, re.error) as exc:
             return reply(400, {"error": str(exc)})
         return reply(404, {"error": "unknown control endpoint %s %s"
                            % (h.command, path)})
