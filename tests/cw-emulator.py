@@ -118,7 +118,9 @@ Emulation choices (where the reference is UNCONFIRMED or silent)
     element of customFields satisfies the whole expression.
   * orderBy takes several "field [asc|desc]" keys separated by commas;
     nulls sort first; the default order is id ascending.
-  * fields: unknown names are a 400; "_info/x" is allowed.
+  * fields: unknown names are a 400; "_info/x" is allowed.  Conditions
+    name _info keys bare (lastUpdated, dateEntered), the form the
+    reference confirms; "_info/lastUpdated" there is a 400.
   * Accept: any value is accepted (the server answers the latest version
     when none is given) and recorded; --require-accept makes a missing
     "application/vnd.connectwise.com+json; version=..." a 406.
@@ -197,16 +199,17 @@ SCHEMA_TEXT = {
         dateResponded:s resolveMinutes:n resPlanMinutes:n respondMinutes:n
         respondByGoalUTC:d resplanGoalUTC:d resolutionGoalUTC:d
         escalationLastUpdateMinutes:n isInSla:b knowledgeBaseLinkId:n
-        resources:s parentTicketId:n hasChildTicket:b hasMergedChildTicketFlag:b
-        knowledgeBaseLinkType:s billTime:s billExpenses:s billProducts:s
-        predecessorType:s predecessorId:n predecessorClosedFlag:b lagDays:n
-        lagNonworkingDaysFlag:b estimatedStartDate:d duration:n location:r
-        department:r mobileGuid:s sla:r slaStatus:s requestForChangeFlag:b
-        currency:r mergedParentTicket:r integratorTags:a _info:o
-        escalationStartDateUTC:s escalationLevel:n minutesBeforeWaiting:n
-        respondedSkippedMinutes:n resplanSkippedMinutes:n respondedHours:n
-        respondedBy:s resplanHours:n resplanBy:s resolutionHours:n resolvedBy:s
-        minutesWaiting:n customFields:a
+        resources:s parentTicketId:n hasChildTicket:b
+        hasMergedChildTicketFlag:b knowledgeBaseLinkType:s billTime:s
+        billExpenses:s billProducts:s predecessorType:s predecessorId:n
+        predecessorClosedFlag:b lagDays:n lagNonworkingDaysFlag:b
+        estimatedStartDate:d duration:n location:r department:r mobileGuid:s
+        sla:r slaStatus:s requestForChangeFlag:b currency:r
+        mergedParentTicket:r integratorTags:a _info:o escalationStartDateUTC:s
+        escalationLevel:n minutesBeforeWaiting:n respondedSkippedMinutes:n
+        resplanSkippedMinutes:n respondedHours:n respondedBy:s resplanHours:n
+        resplanBy:s resolutionHours:n resolvedBy:s minutesWaiting:n
+        customFields:a
     """,
     "ServiceNote": """
         id:n ticketId:n text:s detailDescriptionFlag:b internalAnalysisFlag:b
@@ -222,15 +225,16 @@ SCHEMA_TEXT = {
         billTicketSeparatelyFlag:b billUnapprovedTimeExpenseFlag:b
         overrideBillingSetupFlag:b dispatchMember:r serviceManagerMember:r
         dutyManagerMember:r oncallMember:r workRole:r workType:r billTime:s
-        billExpense:s billProduct:s autoCloseStatus:r autoAssignNewTicketsFlag:b
-        autoAssignNewECTicketsFlag:b autoAssignNewPortalTicketsFlag:b
-        discussionsLockedFlag:b timeEntryLockedFlag:b notifyEmailFrom:s
-        notifyEmailFromName:s closedLoopDiscussionsFlag:b
-        closedLoopResolutionFlag:b closedLoopInternalAnalysisFlag:b
-        timeEntryDiscussionFlag:b timeEntryResolutionFlag:b
-        timeEntryInternalAnalysisFlag:b problemSort:s resolutionSort:s
-        internalAnalysisSort:s emailConnectorAllowReopenClosedFlag:b
-        emailConnectorReopenStatus:r emailConnectorReopenResourcesFlag:b
+        billExpense:s billProduct:s autoCloseStatus:r
+        autoAssignNewTicketsFlag:b autoAssignNewECTicketsFlag:b
+        autoAssignNewPortalTicketsFlag:b discussionsLockedFlag:b
+        timeEntryLockedFlag:b notifyEmailFrom:s notifyEmailFromName:s
+        closedLoopDiscussionsFlag:b closedLoopResolutionFlag:b
+        closedLoopInternalAnalysisFlag:b timeEntryDiscussionFlag:b
+        timeEntryResolutionFlag:b timeEntryInternalAnalysisFlag:b problemSort:s
+        resolutionSort:s internalAnalysisSort:s
+        emailConnectorAllowReopenClosedFlag:b emailConnectorReopenStatus:r
+        emailConnectorReopenResourcesFlag:b
         emailConnectorNewTicketNoMatchFlag:b
         emailConnectorNeverReopenByDaysFlag:b emailConnectorReopenDaysLimit:n
         emailConnectorNeverReopenByDaysClosedFlag:b
@@ -279,17 +283,18 @@ SCHEMA_TEXT = {
         hourlyRate:n includeInUtilizationReportingFlag:b
         requireExpenseEntryFlag:b requireTimeSheetEntryFlag:b
         requireStartAndEndTimeOnTimeEntryFlag:b allowInCellEntryOnTimeSheet:b
-        enterTimeAgainstCompanyFlag:b allowExpensesEnteredAgainstCompaniesFlag:b
-        timeReminderEmailFlag:b daysTolerance:n minimumHours:n
-        timeSheetStartDate:s serviceDefaultLocation:r serviceDefaultDepartment:r
+        enterTimeAgainstCompanyFlag:b
+        allowExpensesEnteredAgainstCompaniesFlag:b timeReminderEmailFlag:b
+        daysTolerance:n minimumHours:n timeSheetStartDate:s
+        serviceDefaultLocation:r serviceDefaultDepartment:r
         serviceDefaultBoard:r restrictServiceDefaultLocationFlag:b
-        restrictServiceDefaultDepartmentFlag:b excludedServiceBoardIds:a teams:a
-        serviceBoardTeamIds:a projectDefaultLocation:r
+        restrictServiceDefaultDepartmentFlag:b excludedServiceBoardIds:a
+        teams:a serviceBoardTeamIds:a projectDefaultLocation:r
         projectDefaultDepartment:r projectDefaultBoard:r
         restrictProjectDefaultLocationFlag:b
         restrictProjectDefaultDepartmentFlag:b excludedProjectBoardIds:a
-        scheduleDefaultLocation:r scheduleDefaultDepartment:r scheduleCapacity:n
-        serviceLocation:r restrictScheduleFlag:b
+        scheduleDefaultLocation:r scheduleDefaultDepartment:r
+        scheduleCapacity:n serviceLocation:r restrictScheduleFlag:b
         hideMemberInDispatchPortalFlag:b calendar:r salesDefaultLocation:r
         restrictDefaultSalesTerritoryFlag:b warehouse:r warehouseBin:r
         restrictDefaultWarehouseFlag:b restrictDefaultWarehouseBinFlag:b
@@ -298,8 +303,8 @@ SCHEMA_TEXT = {
         agreementInvoicingDisplayOptions:s autoStartStopwatch:b
         autoPopupQuickNotesWithStopwatch:b globalSearchDefaultTicketFilter:s
         globalSearchDefaultSort:s phoneSource:s _info:o copyPodLayouts:b
-        copySharedDefaultViews:b copyColumnLayoutsAndFilters:b fromMemberRecId:n
-        fromMemberTemplateRecId:n customFields:a
+        copySharedDefaultViews:b copyColumnLayoutsAndFilters:b
+        fromMemberRecId:n fromMemberTemplateRecId:n customFields:a
     """,
     "Company": """
         id:n identifier:s name:s status:r addressLine1:s addressLine2:s city:s
@@ -321,12 +326,12 @@ SCHEMA_TEXT = {
         _info:o customFields:a
     """,
     "ScheduleEntry": """
-        id:n objectId:n name:s member:r where:r dateStart:d dateEnd:d reminder:r
-        status:r type:r span:r doneFlag:b acknowledgedFlag:b ownerFlag:b
-        meetingFlag:b ticketType:s allowScheduleConflictsFlag:b
-        addMemberToProjectFlag:b projectRoleId:n mobileGuid:s acknowledgedDate:d
-        closeDate:d notifyResource:b notificationSent:b notificationResponse:s
-        hours:n startTimeSet:b endTimeSet:b _info:o
+        id:n objectId:n name:s member:r where:r dateStart:d dateEnd:d
+        reminder:r status:r type:r span:r doneFlag:b acknowledgedFlag:b
+        ownerFlag:b meetingFlag:b ticketType:s allowScheduleConflictsFlag:b
+        addMemberToProjectFlag:b projectRoleId:n mobileGuid:s
+        acknowledgedDate:d closeDate:d notifyResource:b notificationSent:b
+        notificationResponse:s hours:n startTimeSet:b endTimeSet:b _info:o
     """,
     "CustomFieldValue": """
         id:n caption:s type:s entryMethod:s numberOfDecimals:n value:v
@@ -337,8 +342,8 @@ SCHEMA_TEXT = {
         id:n name:s holidayList:r mondayStartTime:s mondayEndTime:s
         tuesdayStartTime:s tuesdayEndTime:s wednesdayStartTime:s
         wednesdayEndTime:s thursdayStartTime:s thursdayEndTime:s
-        fridayStartTime:s fridayEndTime:s saturdayStartTime:s
-        saturdayEndTime:s sundayStartTime:s sundayEndTime:s _info:o
+        fridayStartTime:s fridayEndTime:s saturdayStartTime:s saturdayEndTime:s
+        sundayStartTime:s sundayEndTime:s _info:o
     """,
     "HolidayList": "id:n name:s _info:o",
     "Holiday": """
@@ -406,7 +411,8 @@ INFO_ALIASES = {
 ENUMS = {
     ("Ticket", "severity"): ("Low", "Medium", "High"),
     ("Ticket", "impact"): ("Low", "Medium", "High"),
-    ("Ticket", "recordType"): ("ServiceTicket", "ProjectTicket", "ProjectIssue"),
+    ("Ticket", "recordType"): ("ServiceTicket", "ProjectTicket",
+                               "ProjectIssue"),
 }
 
 STRICT_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -687,7 +693,9 @@ def like_regex(pattern):
         elif c == "_":
             out.append(".")
         elif c == "[":
-            j = pattern.find("]", i + 2 if pattern[i + 1:i + 2] == "]" else i + 1)
+            # "[]...]": a "]" first in the set is a member, not the end.
+            first = i + 2 if pattern[i + 1:i + 2] == "]" else i + 1
+            j = pattern.find("]", first)
             if j < 0:
                 out.append(re.escape(c))        # lone '[' is literal
             else:
@@ -764,7 +772,8 @@ class Catalog:
                 return "s"
             raise unknown()     # conditions use the bare names (lastUpdated)
         if kind == "r":
-            sub_kind = REF_SUBFIELDS.get(sub) or self.sub.get(head, {}).get(sub)
+            sub_kind = (REF_SUBFIELDS.get(sub)
+                        or self.sub.get(head, {}).get(sub))
         elif kind == "a":
             if not (arrays or projection):
                 raise bad_request("%s: '%s' is in an array; filter it with "
@@ -1107,7 +1116,8 @@ def check_value(resource, field, kind, value, schema=None):
     allowed = ENUMS.get((schema, field))
     if allowed and value not in allowed:
         raise invalid_object(resource, field, "The field %s must be one of "
-                             "%s." % (field, ", ".join(allowed)), "InvalidValue")
+                             "%s." % (field, ", ".join(allowed)),
+                             "InvalidValue")
     return value
 
 
@@ -1332,16 +1342,19 @@ class Store:
         skip = {"page", "pagesize", "pageid"}
         pairs = [(k, v) for k, v in req.pairs if k.lower() not in skip]
         pairs.extend(extra)
-        query = "&".join("%s=%s" % (quote(k, safe=""), quote(str(v), safe="/,"))
+        query = "&".join("%s=%s" % (quote(k, safe=""),
+                                    quote(str(v), safe="/,"))
                          for k, v in pairs)
         return "<%s?%s>" % (req.href(req.rel), query)
 
     def select(self, req, route, params):
         """Filter and order a collection by conditions, childConditions,
         customFieldConditions and orderBy."""
-        items = [i for i in self.items(route.collection) if isinstance(i, dict)]
+        items = [i for i in self.items(route.collection)
+                 if isinstance(i, dict)]
         catalog = Catalog(route.schema, items)
-        conds = [Condition(params.get("conditions", ""), catalog, "conditions"),
+        conds = [Condition(params.get("conditions", ""), catalog,
+                           "conditions"),
                  Condition(params.get("childconditions", ""), catalog,
                            "childConditions", arrays=True)]
         custom = None
@@ -1476,8 +1489,8 @@ class Store:
 
     def resolve_ticket_refs(self, req, t, touched):
         if "board" in touched:
-            b = self.resolve("ticket", "board", t["board"], self.items("service/boards"),
-                             ("id", "name"))
+            b = self.resolve("ticket", "board", t["board"],
+                             self.items("service/boards"), ("id", "name"))
             t["board"] = {"id": b["id"], "name": b.get("name"), "_info": {
                 "board_href": req.href("service/boards/%d" % b["id"])}}
         board_id = ref_id(t.get("board"))
@@ -1675,9 +1688,9 @@ class Store:
             entry.setdefault(flag, False)
         entry["id"] = self.next_id("schedule/entries")
         now = self.now()
-        entry["_info"] = {"lastUpdated": now, "updatedBy": self.api_identifier(),
-                          "dateEntered": now,
-                          "enteredBy": self.api_identifier()}
+        me = self.api_identifier()
+        entry["_info"] = {"lastUpdated": now, "updatedBy": me,
+                          "dateEntered": now, "enteredBy": me}
         entry = in_model_order(entry, "ScheduleEntry")
         self.resources.setdefault("schedule/entries", []).append(entry)
         return 201, entry, {}
@@ -1726,7 +1739,8 @@ class Store:
         note["internalFlag"] = bool(body.get("internalFlag",
                                              note["internalAnalysisFlag"]))
         note["externalFlag"] = bool(body.get("externalFlag", False))
-        note["_info"] = {"lastUpdated": now, "updatedBy": self.api_identifier()}
+        note["_info"] = {"lastUpdated": now,
+                         "updatedBy": self.api_identifier()}
         self.resources.setdefault(route.collection, []).append(note)
         return 201, note, {}
 
@@ -1948,7 +1962,8 @@ class RequestLog:
         with self.lock:
             self.in_flight -= 1
             entry["end_ms"] = self.ms()
-            entry["duration_ms"] = round(entry["end_ms"] - entry["start_ms"], 3)
+            entry["duration_ms"] = round(entry["end_ms"] - entry["start_ms"],
+                                         3)
             entry["max_in_flight"] = self.max_in_flight
             # Fixed keys first, for people reading the log.
             entry = dict([(k, entry[k]) for k in self.ORDER if k in entry]
@@ -1956,7 +1971,8 @@ class RequestLog:
                             if k not in self.ORDER])
             self.entries.append(entry)
             if self.file:
-                self.file.write(json.dumps(entry, separators=(",", ":")) + "\n")
+                self.file.write(json.dumps(entry, separators=(",", ":"))
+                                + "\n")
                 self.file.flush()
 
     def snapshot(self):
@@ -2113,9 +2129,10 @@ class Emulator:
         messages = {500: "An error occurred, please try again later.",
                     502: "Bad Gateway", 503: "Service Unavailable",
                     504: "Gateway Timeout"}
-        return fault.status, {"code": "ConnectWiseApi", "message": messages.get(
-            fault.status, "Injected fault %d" % fault.status),
-            "errors": None}, {}
+        message = messages.get(fault.status, "Injected fault %d"
+                               % fault.status)
+        return fault.status, {"code": "ConnectWiseApi", "message": message,
+                              "errors": None}, {}
 
     def outside_api(self, h, path, body, entry):
         # GET /login/companyinfo/{company}: codebase discovery, no auth.

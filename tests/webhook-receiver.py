@@ -190,8 +190,8 @@ class Handler(BaseHTTPRequestHandler):
             return 400, {"error": str(exc)}
         path = urlsplit(self.path).path
         if path.startswith("/__control/"):
-            return receiver.control(self, path[len("/__control/"):].rstrip("/"),
-                                    body)
+            name = path[len("/__control/"):].rstrip("/")
+            return receiver.control(self, name, body)
         if self.command != "POST":
             return 405, {"error": "only POST is accepted"}
         if receiver.latency_ms:
