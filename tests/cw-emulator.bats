@@ -8,6 +8,8 @@
 bats_require_minimum_version 1.5.0
 
 setup_file() {
+	# The tests share one emulator and reset it in setup(): run them in turn.
+	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 	load cw-emulator
 	command -v jq >/dev/null || skip "jq is not installed"
 	cw_start --now 2026-03-10T15:00:00Z

@@ -7,7 +7,8 @@ is the default fixture) on a loopback port, under the path prefix
 Basic auth plus clientId, conditions / childConditions /
 customFieldConditions, orderBy, fields, navigable and forward-only paging
 with Link headers, /count, JSON-Patch PATCH of tickets, POST of schedule
-entries and ticket notes, ConnectWise-shaped error bodies.  The facts it
+entries and ticket notes, POST service/tickets/search, DELETE of schedule
+entries and notes, ConnectWise-shaped error bodies.  The facts it
 follows are in shared/reference/connectwise-api.md; the points where that
 reference is UNCONFIRMED, and what this emulator does there, are listed under
 "Emulation choices" below.
@@ -28,7 +29,7 @@ Data file
   {"credentials": {"company": "...", "publicKey": "...", "privateKey": "...",
                    "clientId": "..."},
    "server": {"version": "2026.4",
-              "apiMember": {"id": 110, "identifier": "dqapi"}},
+              "apiMember": {"id": 111, "identifier": "dqapi"}},
    "resources": {"service/tickets": [ {...}, ... ],
                  "service/boards/1/statuses": [ ... ],
                  "system/info": { ... },
@@ -40,6 +41,19 @@ Data file
   live under "service/boards/1/statuses"); a child collection missing from
   the file is empty as long as its parent record exists.  Collections not
   in ROUTES below are still served, with field names taken from the data.
+  apiMember is the member the API keys belong to: it is the updatedBy,
+  enteredBy and closedBy of writes and the member of notes posted without
+  one.  Other top-level keys (a "description") are ignored.
+
+Authentication
+--------------
+  Every request under the prefix needs "Authorization: Basic
+  base64(company+publicKey:privateKey)" (the company compared without
+  regard to case) and a "clientId" header equal to the data file's (any
+  case), else 401: {"code": "ConnectWiseApi", "message":
+  "UserNotAuthenticated", "errors": null} for the credentials, {"code":
+  "Unauthorized", ...} for the clientId.  GET /login/companyinfo/{company}
+  needs none and answers the codebase (or null for another company).
 
 Faults (--fault, repeatable; also POST /__control/fault)
 --------------------------------------------------------
@@ -125,13 +139,16 @@ Emulation choices (where the reference is UNCONFIRMED or silent)
     when none is given) and recorded; --require-accept makes a missing
     "application/vnd.connectwise.com+json; version=..." a 406.
   * PATCH: paths with or without a leading "/"; op is add, replace or
-    remove.  A sub-path into a reference ("owner/id") is ignored with a 200,
-    the "false 200" DG warns about, and noted in the log.  The whole ticket
-    is revalidated after the patch: status and team must belong to the
-    board, the owner must exist (and be active when set by this patch).
-    closedFlag follows the status's closedStatus; closedDate/closedBy are
-    set on closing and removed on reopening.  Writes never add the owner to
-    "resources" (UNCONFIRMED in the reference).
+    remove; id, _info, closedFlag, closedDate and closedBy cannot be
+    written (400: close or reopen by status).  A sub-path into a
+    reference ("owner/id") is ignored with a 200, the "false 200" DG warns
+    about, and noted in the log.  The whole ticket is revalidated after
+    the patch: status and team must belong to the board, the owner must
+    exist (and be active when set by this patch), and a status set by the
+    patch must not be inactive.  closedFlag follows the status's
+    closedStatus; closedDate/closedBy are set on closing and removed on
+    reopening.  Writes never add the owner to "resources" (UNCONFIRMED in
+    the reference).
   * POST schedule/entries needs type, member, dateStart and dateEnd (and
     objectId naming an existing ticket for type "S"); dates must be
     YYYY-MM-DDTHH:MM:SSZ (ERR); an omitted allowScheduleConflictsFlag counts
@@ -142,8 +159,10 @@ Emulation choices (where the reference is UNCONFIRMED or silent)
   * A write body must have a JSON Content-Type, else 415 (libcurl posts
     application/x-www-form-urlencoded by default).
   * Responses are compact JSON, Content-Type
-    "application/vnd.connectwise.com+json; version=V; charset=utf-8", gzip
-    when the client accepts it; null fields are left out as in the data.
+    "application/vnd.connectwise.com+json; version=V; charset=utf-8" (V as
+    asked for in Accept, else the data file's server version, which is
+    also sent as api-current-version), gzip when the client accepts it;
+    null fields are left out as in the data.
 """
 
 import argparse
@@ -770,7 +789,8 @@ class Catalog:
         if head == "_info":
             if projection:
                 return "s"
-            raise unknown()     # conditions use the bare names (lastUpdated)
+            raise bad_request("%s: unknown field '%s'; name _info keys bare, "
+                              "e.g. %s" % (param, path, sub), "InvalidField")
         if kind == "r":
             sub_kind = (REF_SUBFIELDS.get(sub)
                         or self.sub.get(head, {}).get(sub))
