@@ -176,6 +176,14 @@ patch() {
 	run cw_curl "$CW_URL/service/tickets" -G -d fields=id \
 		--data-urlencode 'customFieldConditions=caption="Dispatch Hold" and value=true'
 	assert_output '[{"id":5003}]'
+	# value holds booleans and strings alike.
+	run cw_curl "$CW_URL/service/tickets" -G -d fields=id \
+		--data-urlencode 'customFieldConditions=caption="Site Code" and value="GLX-IL"' \
+		--data-urlencode 'conditions=closedFlag=true'
+	assert_output '[{"id":5031},{"id":5036}]'
+	run cw_curl "$CW_URL/service/tickets" -G -d fields=id -d pageSize=1 \
+		--data-urlencode 'childConditions=customFields/caption="Site Code" and customFields/value like "ACME%"'
+	assert_output '[{"id":5001}]'
 }
 
 # ------------------------------------------------ paging, fields, count

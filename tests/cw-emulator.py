@@ -739,28 +739,42 @@ class Catalog:
         self.kinds = dict(SCHEMAS.get(schema_name, {}))
         self.sub = {}           # object field -> {sub-field: kind}
         self.elem = {}          # array field -> kind of scalar elements
-        if schema_name == "Ticket" or "customFields" in self.kinds:
+        # Kinds from the model stay as they are; the data adds the rest.
+        self.fixed = {"": set(self.kinds)}
+        self.mixed = set()
+        if "customFields" in self.kinds:
             self.sub["customFields"] = dict(SCHEMAS["CustomFieldValue"])
+            self.fixed["customFields"] = set(SCHEMAS["CustomFieldValue"])
         for item in items:
             if isinstance(item, dict):
                 self.observe(item)
 
+    def note(self, table, name, key, value):
+        """Record the kind of one value seen in the data.  A null tells
+        nothing; values of different kinds make the field take any literal
+        ("d" and "s" together make "s")."""
+        if key in self.fixed.get(name, ()):
+            return
+        seen = infer_kind(value)
+        old = table.get(key)
+        if old is None or (old == "v" and (name, key) not in self.mixed):
+            table[key] = seen
+        elif seen not in ("v", old):
+            table[key] = "s" if {old, seen} == {"d", "s"} else "v"
+            if table[key] == "v":
+                self.mixed.add((name, key))
+
     def observe(self, item):
         for key, value in item.items():
-            if key not in self.kinds or self.kinds[key] == "v":
-                self.kinds[key] = infer_kind(value)
-            if isinstance(value, dict):
-                subs = self.sub.setdefault(key, {})
-                for k, v in value.items():
-                    subs.setdefault(k, infer_kind(v))
-            elif isinstance(value, list):
-                for element in value:
-                    if isinstance(element, dict):
-                        subs = self.sub.setdefault(key, {})
-                        for k, v in element.items():
-                            subs.setdefault(k, infer_kind(v))
-                    elif element is not None:
-                        self.elem.setdefault(key, infer_kind(element))
+            self.note(self.kinds, "", key, value)
+            elements = value if isinstance(value, list) else [value]
+            for element in elements:
+                if isinstance(element, dict):
+                    subs = self.sub.setdefault(key, {})
+                    for k, v in element.items():
+                        self.note(subs, key, k, v)
+                elif isinstance(value, list) and element is not None:
+                    self.note(self.elem, key, key, element)
 
     def lookup(self, path, param, arrays=False, projection=False):
         """Kind of a field path, or a 400 if the resource has no such field.
