@@ -23,9 +23,9 @@ batch() {
 # buffer (in minutes, $1); none is the right answer.
 crowded() {
 	jq -sc --argjson buf "$1" '
-	    [.[] | select(.kind == "entry") | {member, start, end}] +
-	    [.[] | select(.kind == "ticket" and .slot.start) | .slot | {member, start, end}]
-	    | map(.s = (.start | fromdateiso8601) | .e = (.end | fromdateiso8601))
+	    def span: {member, s: (.start | fromdateiso8601), e: (.["end"] | fromdateiso8601)};
+	    [(.[] | select(.kind == "entry") | span),
+	     (.[] | select(.kind == "ticket" and .slot.start) | .slot | span)]
 	    | group_by(.member)
 	    | map(sort_by(.s) | . as $v | range(1; length)
 		| select($v[.].s < $v[. - 1].e + $buf * 60) | [$v[. - 1], $v[.]])'
