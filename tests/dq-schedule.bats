@@ -3,6 +3,8 @@
 
 setup() {
 	load helper
+	# A stage that fails inside a pipeline fails the test.
+	set -o pipefail
 	CAL="$FIXTURES/calendar.ndjson"
 }
 
@@ -47,7 +49,7 @@ Try 'dq-schedule --help' for more information."
 }
 
 @test "an assigned ticket gets the slot dq-pick chose" {
-	run -0 bash -c "dq-eligible < '$CAL' | dq-pick --mode earliest-slot | dq-schedule"
+	run -0 bash -o pipefail -c "dq-eligible < '$CAL' | dq-pick --mode earliest-slot | dq-schedule"
 	run -0 field 1001 '.slot' <<< "$output"
 	assert_output '{"member":"cho","start":"2026-11-23T14:50:00Z","end":"2026-11-23T15:20:00Z","buffer_minutes":10}'
 }
@@ -87,14 +89,14 @@ Try 'dq-schedule --help' for more information."
 @test "a start that was taken meanwhile: a warning, and the earliest free one" {
 	picked > "$BATS_TEST_TMPDIR/picked"
 	# Someone booked cho at 14:50 after dq-pick ran.
-	run -0 --separate-stderr bash -c "sed '/\"id\":\"1001\"/i {\"kind\":\"entry\",\"id\":\"e9\",\"member\":\"cho\",\"start\":\"2026-11-23T14:50:00Z\",\"end\":\"2026-11-23T15:20:00Z\"}' '$BATS_TEST_TMPDIR/picked' | dq-schedule"
+	run -0 --separate-stderr bash -o pipefail -c "sed '/\"id\":\"1001\"/i {\"kind\":\"entry\",\"id\":\"e9\",\"member\":\"cho\",\"start\":\"2026-11-23T14:50:00Z\",\"end\":\"2026-11-23T15:20:00Z\"}' '$BATS_TEST_TMPDIR/picked' | dq-schedule"
 	assert_equal "$stderr" "dq-schedule: line 11: ticket 1001: the slot dq-pick chose for cho at 2026-11-23T14:50:00Z is not free; booked 2026-11-23T15:30:00Z instead"
 	run -0 field 1001 '.slot.start' <<< "$output"
 	assert_output '"2026-11-23T15:30:00Z"'
 }
 
 @test "no slot within the horizon: slot.error is no-slot, and the ticket flows on" {
-	run -0 bash -c "dq-eligible < '$CAL' | dq-pick --mode round-robin | dq-schedule --horizon-hours 1"
+	run -0 bash -o pipefail -c "dq-eligible < '$CAL' | dq-pick --mode round-robin | dq-schedule --horizon-hours 1"
 	run -0 jq -c 'select(.kind == "ticket") | [.id, .dispatch.chosen, .slot]' <<< "$output"
 	assert_output '["1001","ana",{"error":"no-slot"}]
 ["1002","ben",{"error":"no-slot"}]
@@ -103,10 +105,10 @@ Try 'dq-schedule --help' for more information."
 }
 
 @test "--backfill books owned tickets that no entry names" {
-	run -0 bash -c "dq-eligible < '$CAL' | dq-pick --mode earliest-slot | dq-schedule"
+	run -0 bash -o pipefail -c "dq-eligible < '$CAL' | dq-pick --mode earliest-slot | dq-schedule"
 	run -0 field 1003 '.slot' <<< "$output"
 	assert_output 'null'
-	run -0 bash -c "dq-eligible < '$CAL' | dq-pick --mode earliest-slot | dq-schedule --backfill"
+	run -0 bash -o pipefail -c "dq-eligible < '$CAL' | dq-pick --mode earliest-slot | dq-schedule --backfill"
 	run -0 jq -c 'select(.kind == "ticket" and .owner) | [.id, .slot]' <<< "$output"
 	assert_output '["1003",{"member":"ben","start":"2026-11-24T03:30:00Z","end":"2026-11-24T04:00:00Z","buffer_minutes":10}]
 ["1004",null]'

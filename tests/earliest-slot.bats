@@ -4,6 +4,8 @@
 
 setup() {
 	load helper
+	# A stage that fails inside a pipeline fails the test.
+	set -o pipefail
 	CAL="$FIXTURES/calendar.ndjson"
 }
 
@@ -85,13 +87,13 @@ dq-pick: line 5: member y: unknown time zone "Mars/Olympus"'
 }
 
 @test "a ticket assigned before dq-pick holds its slot in dq-pick's calendar" {
-	run -0 bash -c "sed '/\"id\":\"1001\"/i {\"kind\":\"ticket\",\"id\":\"999\",\"board\":\"Help Desk\",\"dispatch\":{\"mode\":\"LEAST_ACTIVE\",\"outcome\":\"assigned\",\"chosen\":\"cho\",\"reason\":\"least-active:0\"}}' '$CAL' | dq-eligible | dq-pick --mode earliest-slot"
+	run -0 bash -o pipefail -c "sed '/\"id\":\"1001\"/i {\"kind\":\"ticket\",\"id\":\"999\",\"board\":\"Help Desk\",\"dispatch\":{\"mode\":\"LEAST_ACTIVE\",\"outcome\":\"assigned\",\"chosen\":\"cho\",\"reason\":\"least-active:0\"}}' '$CAL' | dq-eligible | dq-pick --mode earliest-slot"
 	run -0 field 1001 '[.dispatch.chosen, (.dispatch.candidates[] | select(.id == "cho") | .score)]' <<< "$output"
 	assert_output '["ana","2026-11-23T15:30:00Z"]'
 }
 
 @test "a later entry with the same id replaces the earlier" {
-	run -0 bash -c "sed '/\"id\":\"e3\"/a {\"kind\":\"entry\",\"id\":\"e2\",\"member\":\"cho\",\"start\":\"2026-11-23T16:00:00Z\",\"end\":\"2026-11-23T16:30:00Z\"}' '$CAL' | dq-eligible | dq-pick --mode earliest-slot"
+	run -0 bash -o pipefail -c "sed '/\"id\":\"e3\"/a {\"kind\":\"entry\",\"id\":\"e2\",\"member\":\"cho\",\"start\":\"2026-11-23T16:00:00Z\",\"end\":\"2026-11-23T16:30:00Z\"}' '$CAL' | dq-eligible | dq-pick --mode earliest-slot"
 	run -0 field 1001 '.dispatch.reason' <<< "$output"
 	assert_output '"earliest-slot:2026-11-23T14:15:00Z"'
 }

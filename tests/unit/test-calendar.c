@@ -193,15 +193,18 @@ test_holiday(void)
 	struct dq_hours off = hours(week, "[\"2026-11-24\"]");
 	struct dq_hours morning = hours(week,
 	    "[{\"date\":\"2026-11-24\",\"start\":\"08:00\",\"end\":\"12:00\"}]");
+	struct dq_hours weekend = hours("{\"sat\":[\"08:00\",\"17:00\"]}", NULL);
 	struct dq_calendar cal = { 0 };
 	const char *ny = "America/New_York";
 
 	reset("2026-11-23T22:30:00Z");
 	is_str(slot(&cal, &off, ny), NULL, "Tuesday is a holiday: nothing in 24 hours");
+	is_str(slot(&cal, &weekend, ny), NULL, "no working time at all in the window");
 	is_str(slot(&cal, &morning, ny), "2026-11-24T17:00:00Z",
 	    "a morning off: the slot is at 12:00 EST");
 	dq_hours_free(&off);
 	dq_hours_free(&morning);
+	dq_hours_free(&weekend);
 }
 
 static void
