@@ -193,6 +193,7 @@ add_member(struct dq_context *ctx, json_object *rec)
 {
 	const char *id = need_id(rec, "member", "id");
 	struct dq_member *m = xcalloc(1, sizeof *m), *old;
+	struct dq_calendar *cal;
 	const char *status = dq_get_str(rec, "status");
 	json_object *max = dq_get(rec, "max_concurrent");
 	char err[256];
@@ -235,8 +236,8 @@ add_member(struct dq_context *ctx, json_object *rec)
 		m->run_assigned = old->run_assigned;
 		lh_table_delete(ctx->members, id);
 	}
-	if (lookup(ctx->calendars, id))	/* its spans came from the old hours */
-		dq_calendar_forget_hours(lookup(ctx->calendars, id));
+	if ((cal = lookup(ctx->calendars, id)))	/* spans of the old hours */
+		dq_calendar_forget_hours(cal);
 	lh_table_insert(ctx->members, m->id, m);
 }
 
