@@ -98,6 +98,13 @@ dq-pick: line 5: member y: unknown time zone "Mars/Olympus"'
 	assert_output '"earliest-slot:2026-11-23T14:15:00Z"'
 }
 
+@test "a member record that changes hours mid-stream changes their free time" {
+	run -0 bash -o pipefail -c "sed '/\"id\":\"1001\"/a {\"kind\":\"member\",\"id\":\"cho\",\"teams\":[\"10\"],\"status\":\"ONLINE\",\"open\":{},\"tz\":\"Europe/London\",\"hours\":{\"sat\":[\"09:00\",\"17:00\"]}}' '$CAL' | dq-eligible | dq-pick --mode earliest-slot"
+	run -0 jq -c 'select(.kind == "ticket" and .eligible) | [.id, .dispatch.chosen, .dispatch.excluded]' <<< "$output"
+	assert_output '["1001","cho",[]]
+["1002","ana",[{"id":"cho","why":"no-slot"}]]'
+}
+
 @test "a malformed entry stops dq-pick with exit 65" {
 	run -65 dq-pick --mode earliest-slot <<< '{"kind":"entry","id":"e","member":"x","start":"soon","end":"2026-11-23T15:00:00Z"}'
 	assert_output 'dq-pick: line 1: entry e: "start" is not an RFC 3339 time'
