@@ -18,6 +18,9 @@ struct dq_context {
 	struct lh_table *history;	/* ticket -> history record */
 	struct lh_table *by_owner;	/* owner -> struct history_list */
 	struct lh_table *closed;	/* status name closed on some board */
+	struct lh_table *calendars;	/* member -> struct dq_calendar */
+	struct lh_table *entries;	/* entry id -> struct entry */
+	struct lh_table *entry_tickets;	/* ticket -> entries naming it (long) */
 	struct dq_team **team_order;	/* sorted by id */
 	size_t nteams;
 	bool teams_dirty, history_dirty, closed_dirty;
@@ -27,6 +30,13 @@ struct dq_context {
 struct history_list {
 	struct dq_hist *v;
 	size_t n, cap;
+};
+
+/* Where an entry record went, so that a later one with its id can take
+ * it back out. */
+struct entry {
+	char *id, *member, *ticket;
+	struct dq_span span;
 };
 
 static void
@@ -75,6 +85,32 @@ free_key(struct lh_entry *e)
 	free(lh_entry_k(e));
 }
 
+static void
+free_key_value(struct lh_entry *e)
+{
+	free(lh_entry_k(e));
+	free(lh_entry_v(e));
+}
+
+static void
+free_calendar(struct lh_entry *e)
+{
+	free(lh_entry_k(e));
+	dq_calendar_free(lh_entry_v(e));
+	free(lh_entry_v(e));
+}
+
+static void
+free_entry(struct lh_entry *e)
+{
+	struct entry *en = lh_entry_v(e);
+
+	free(en->id);
+	free(en->member);
+	free(en->ticket);
+	free(en);
+}
+
 struct dq_context *
 dq_context_new(void)
 {
@@ -86,6 +122,9 @@ dq_context_new(void)
 	ctx->history = lh_kchar_table_new(64, free_key_record);
 	ctx->by_owner = lh_kchar_table_new(64, free_history_list);
 	ctx->closed = lh_kchar_table_new(16, free_key);
+	ctx->calendars = lh_kchar_table_new(64, free_calendar);
+	ctx->entries = lh_kchar_table_new(256, free_entry);
+	ctx->entry_tickets = lh_kchar_table_new(256, free_key_value);
 	return ctx;
 }
 
@@ -98,6 +137,9 @@ dq_context_free(struct dq_context *ctx)
 	lh_table_free(ctx->history);
 	lh_table_free(ctx->by_owner);
 	lh_table_free(ctx->closed);
+	lh_table_free(ctx->calendars);
+	lh_table_free(ctx->entries);
+	lh_table_free(ctx->entry_tickets);
 	free(ctx->team_order);
 	free(ctx);
 }
@@ -151,6 +193,7 @@ add_member(struct dq_context *ctx, json_object *rec)
 {
 	const char *id = need_id(rec, "member", "id");
 	struct dq_member *m = xcalloc(1, sizeof *m), *old;
+	struct dq_calendar *cal;
 	const char *status = dq_get_str(rec, "status");
 	json_object *max = dq_get(rec, "max_concurrent");
 	char err[256];
@@ -193,6 +236,8 @@ add_member(struct dq_context *ctx, json_object *rec)
 		m->run_assigned = old->run_assigned;
 		lh_table_delete(ctx->members, id);
 	}
+	if ((cal = lookup(ctx->calendars, id)))	/* spans of the old hours */
+		dq_calendar_forget_hours(cal);
 	lh_table_insert(ctx->members, m->id, m);
 }
 
@@ -244,6 +289,58 @@ add_history(struct dq_context *ctx, json_object *rec)
 	ctx->history_dirty = true;
 }
 
+static void
+count_ticket(struct dq_context *ctx, const char *ticket, long delta)
+{
+	long *n;
+
+	if (!ticket)
+		return;
+	if (!(n = lookup(ctx->entry_tickets, ticket))) {
+		n = xcalloc(1, sizeof *n);
+		lh_table_insert(ctx->entry_tickets, xstrdup(ticket), n);
+	}
+	if ((*n += delta) == 0)
+		lh_table_delete(ctx->entry_tickets, ticket);
+}
+
+static time_t
+entry_time(json_object *rec, const char *field, const char *id)
+{
+	time_t t;
+
+	if (!dq_time_parse(dq_get_str(rec, field), &t))
+		dq_die_data("entry %s: \"%s\" is not an RFC 3339 time", id, field);
+	return t;
+}
+
+static void
+add_entry(struct dq_context *ctx, json_object *rec)
+{
+	const char *id = need_id(rec, "entry", "id");
+	json_object *ticket = dq_get(rec, "ticket");
+	struct entry *e, *old;
+
+	if (ticket && !json_object_is_type(ticket, json_type_string))
+		dq_die_data("entry %s: \"ticket\" must be a string", id);
+	e = xcalloc(1, sizeof *e);
+	e->member = xstrdup(need_id(rec, "entry", "member"));
+	e->span.start = entry_time(rec, "start", id);
+	e->span.end = entry_time(rec, "end", id);
+	if (e->span.end < e->span.start)
+		dq_die_data("entry %s: \"end\" is before \"start\"", id);
+	e->ticket = ticket ? xstrdup(json_object_get_string(ticket)) : NULL;
+	e->id = xstrdup(id);
+	if ((old = lookup(ctx->entries, id))) {
+		dq_calendar_remove(dq_member_calendar(ctx, old->member), old->span);
+		count_ticket(ctx, old->ticket, -1);
+		lh_table_delete(ctx->entries, id);
+	}
+	dq_calendar_add(dq_member_calendar(ctx, e->member), e->span);
+	count_ticket(ctx, e->ticket, 1);
+	lh_table_insert(ctx->entries, e->id, e);
+}
+
 bool
 dq_context_add(struct dq_context *ctx, const char *kind, json_object *rec)
 {
@@ -255,6 +352,8 @@ dq_context_add(struct dq_context *ctx, const char *kind, json_object *rec)
 		add_board(ctx, rec);
 	else if (!strcmp(kind, "history"))
 		add_history(ctx, rec);
+	else if (!strcmp(kind, "entry"))
+		add_entry(ctx, rec);
 	else
 		return false;
 	return true;
@@ -276,6 +375,24 @@ json_object *
 dq_board_get(struct dq_context *ctx, const char *name)
 {
 	return lookup(ctx->boards, name);
+}
+
+struct dq_calendar *
+dq_member_calendar(struct dq_context *ctx, const char *id)
+{
+	struct dq_calendar *cal = lookup(ctx->calendars, id);
+
+	if (!cal) {
+		cal = xcalloc(1, sizeof *cal);
+		lh_table_insert(ctx->calendars, xstrdup(id), cal);
+	}
+	return cal;
+}
+
+bool
+dq_ticket_has_entry(struct dq_context *ctx, const char *ticket)
+{
+	return lookup(ctx->entry_tickets, ticket) != NULL;
 }
 
 static int

@@ -16,6 +16,8 @@ struct cand {
 	long score;		/* matches (higher first) or active count */
 	long active;
 	long history;		/* thousandths */
+	struct dq_span slot;	/* earliest slot */
+	long density;		/* thousandths */
 };
 
 /* What the comparators need of the ticket being decided. */
@@ -35,6 +37,14 @@ cand_cmp(const void *a, const void *b)
 	case DQ_MODE_LEAST_ACTIVE:
 		if (x->score != y->score)
 			return x->score < y->score ? -1 : 1;
+		if (x->history != y->history)
+			return x->history > y->history ? -1 : 1;
+		break;
+	case DQ_MODE_EARLIEST_SLOT:
+		if (x->slot.start != y->slot.start)
+			return x->slot.start < y->slot.start ? -1 : 1;
+		if (x->density != y->density)
+			return x->density < y->density ? -1 : 1;
 		if (x->history != y->history)
 			return x->history > y->history ? -1 : 1;
 		break;
@@ -92,6 +102,20 @@ candidate_json(const struct cand *c, enum dq_mode mode)
 			t = dq_now();
 		json_object_object_add(o, "score", has ?
 		    json_object_new_string(dq_time_format(t, buf)) : NULL);
+		return o;
+	}
+	if (mode == DQ_MODE_EARLIEST_SLOT) {
+		json_object *slot = json_object_new_object();
+
+		json_object_object_add(o, "score", json_object_new_string(
+		    dq_time_format(c->slot.start, buf)));
+		json_object_object_add(slot, "start", json_object_new_string(
+		    dq_time_format(c->slot.start, buf)));
+		json_object_object_add(slot, "end", json_object_new_string(
+		    dq_time_format(c->slot.end, buf)));
+		json_object_object_add(o, "slot", slot);
+		json_object_object_add(o, "density", dq_json_milli(c->density));
+		json_object_object_add(o, "history", dq_json_milli(c->history));
 		return o;
 	}
 	json_object_object_add(o, "score", json_object_new_int64(c->score));
@@ -172,7 +196,7 @@ rank(json_object *ticket, enum dq_mode mode, struct cand *c, size_t n,
     char *reason, size_t reasonlen)
 {
 	struct dq_strlist labels = { 0 };
-	char *priority = NULL;
+	char *priority = NULL, when[DQ_TIMEBUF];
 	long best = 0;
 
 	if (mode == DQ_MODE_PRIORITY_MATCH && dq_get_str(ticket, "priority")) {
@@ -191,7 +215,9 @@ rank(json_object *ticket, enum dq_mode mode, struct cand *c, size_t n,
 			c[i].score = c[i].active;
 			c[i].history = dq_history_score(ctx, ticket, c[i].m->id,
 			    dq_now());
-		}
+		} else if (mode == DQ_MODE_EARLIEST_SLOT)
+			c[i].history = dq_history_score(ctx, ticket, c[i].m->id,
+			    dq_now());
 		if (c[i].score > best)
 			best = c[i].score;
 	}
@@ -203,10 +229,29 @@ rank(json_object *ticket, enum dq_mode mode, struct cand *c, size_t n,
 		snprintf(reason, reasonlen, "capability-match:%ld/%zu", best, labels.n);
 	else if (mode == DQ_MODE_LEAST_ACTIVE)
 		snprintf(reason, reasonlen, "least-active:%ld", c[0].active);
+	else if (mode == DQ_MODE_EARLIEST_SLOT)
+		snprintf(reason, reasonlen, "earliest-slot:%s",
+		    dq_time_format(c[0].slot.start, when));
 	else	/* round robin, or a match mode that matched nobody */
 		snprintf(reason, reasonlen, "round-robin");
 	free(priority);
 	dq_strlist_clear(&labels);
+}
+
+/* The candidate's earliest slot and calendar density, or why it has no
+ * slot. */
+static const char *
+find_slot(struct cand *c)
+{
+	struct dq_calendar *cal;
+
+	if (!c->m->tz_known)
+		return "unknown-tz";
+	cal = dq_member_calendar(ctx, c->m->id);
+	if (!dq_calendar_slot(cal, &c->m->hours, c->m->tz, 0, &c->slot))
+		return "no-slot";
+	c->density = dq_calendar_density(cal, &c->m->hours, c->m->tz);
+	return NULL;
 }
 
 static json_object *
@@ -229,6 +274,7 @@ pick(json_object *ticket, enum dq_mode mode)
 		struct dq_member *m = dq_member_get(ctx, id);
 		long limit, active;
 		char why[64];
+		const char *no_slot;
 
 		if (!m) {
 			json_object_array_add(excluded, excluded_json(id, "unknown-member"));
@@ -244,6 +290,10 @@ pick(json_object *ticket, enum dq_mode mode)
 		}
 		c[n].m = m;
 		c[n].active = active;
+		if (mode == DQ_MODE_EARLIEST_SLOT && (no_slot = find_slot(&c[n]))) {
+			json_object_array_add(excluded, excluded_json(id, no_slot));
+			continue;
+		}
 		n++;
 	}
 	if (n == 0) {
@@ -280,12 +330,16 @@ static void
 ticket(struct dq_input *in)
 {
 	enum dq_mode mode = dq_policy.mode;
+	struct dq_booking booking;
 	json_object *d;
 
 	if (!dq_get_str(in->rec, "id") || !*dq_get_str(in->rec, "id"))
 		dq_die_data("ticket: \"id\" must be a non-empty string");
+	/* Whatever decided a ticket, dq-schedule will book it: so does the
+	 * calendar here, for the EARLIEST_SLOT decisions after it. */
 	if (dq_get(in->rec, "dispatch")) {	/* skipped, or decided before */
 		dq_write_input(in);
+		dq_book_ticket(ctx, in->rec, false, &booking);
 		return;
 	}
 	switch (mode) {
@@ -301,6 +355,7 @@ ticket(struct dq_input *in)
 		break;
 	}
 	dq_write_annotated(in, "dispatch", d);
+	dq_book_ticket(ctx, in->rec, false, &booking);
 }
 
 static void
@@ -323,10 +378,6 @@ main(int argc, char *argv[])
 	int first = dq_policy_load(argc, argv, DQ_PICK, "[options] [file ...]",
 	    "Picks who gets each eligible ticket, by the mode and its tie-breaks.");
 
-	if (dq_policy.mode == DQ_MODE_EARLIEST_SLOT) {
-		dq_warnx("--mode earliest-slot: calendars are not supported yet");
-		return DQ_EXIT_USAGE;
-	}
 	config = dq_policy_digest(DQ_PICK, NULL, 0);
 	ctx = dq_context_new();
 	dq_stream_files(argc - first, argv + first, record, NULL);

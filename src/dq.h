@@ -143,6 +143,60 @@ size_t dq_hours_spans(const struct dq_hours *h, const char *zone,
  * "outside-hours". */
 const char *dq_hours_absence(const struct dq_hours *h, const char *zone, time_t t);
 
+/* calendar.c: free time, the earliest slot, bookings */
+
+/* A member's calendar: entry records and this run's bookings, and the
+ * working spans of the horizon, read once per run. */
+struct dq_calendar {
+	struct dq_span *v;	/* entries, sorted by start once read */
+	size_t n, cap;
+	bool unsorted;
+	const struct dq_hours *hours;	/* what work was read from; NULL: not yet */
+	const char *zone;
+	time_t from;
+	struct dq_span *work;
+	size_t nwork;
+	long offset;		/* the zone's offset, when fixed over the window */
+	bool offset_fixed;
+};
+
+void dq_calendar_free(struct dq_calendar *cal);
+/* Adds an entry as it arrives; the list is sorted when first read. */
+void dq_calendar_add(struct dq_calendar *cal, struct dq_span entry);
+void dq_calendar_remove(struct dq_calendar *cal, struct dq_span entry);
+/* Books a slot, in order. */
+void dq_calendar_book(struct dq_calendar *cal, struct dq_span slot);
+/* Drops the cached working spans: the hours they came from changed. */
+void dq_calendar_forget_hours(struct dq_calendar *cal);
+/* The earliest slot, starting at from or later, of someone working
+ * hours h in zone (a member's own, or a pod's); false when none starts
+ * within the horizon. The rules are the --slot-minutes group of options. */
+bool dq_calendar_slot(struct dq_calendar *cal, const struct dq_hours *h,
+	const char *zone, time_t from, struct dq_span *out);
+/* Booked time over working time within the horizon, in thousandths. */
+long dq_calendar_density(struct dq_calendar *cal, const struct dq_hours *h,
+	const char *zone);
+
+struct dq_context;
+
+/* What dq_book_ticket did. */
+struct dq_booking {
+	const char *member;	/* whom the ticket needed a slot with */
+	bool found;		/* a slot was booked */
+	bool has_wanted;	/* an EARLIEST_SLOT decision chose a start */
+	bool moved;		/* and it was no longer free */
+	time_t wanted;
+	struct dq_span slot;
+};
+
+/* Books the slot dq-schedule gives a ticket: for an assigned ticket (and,
+ * with backfill, an owned one that no entry names) the start an
+ * EARLIEST_SLOT decision chose if it is still free, else the earliest.
+ * False for a ticket that needs no slot. dq-pick calls it too, so its
+ * calendar is the one dq-schedule will keep. */
+bool dq_book_ticket(struct dq_context *ctx, json_object *ticket, bool backfill,
+	struct dq_booking *out);
+
 /* sha256.c */
 
 struct dq_sha256 {
@@ -192,6 +246,7 @@ struct dq_policy {
 	enum dq_mode mode;
 	long slot_minutes, buffer_minutes, lead_minutes;
 	long horizon_hours, round_minutes;
+	bool backfill;
 	long history_half_life_days;
 };
 
@@ -267,6 +322,10 @@ long dq_member_limit(const struct dq_member *m);
  * then oldest created_at, then id. */
 int dq_member_rr_cmp(const struct dq_member *a, const struct dq_member *b);
 void dq_member_dispatched(struct dq_context *ctx, struct dq_member *m);
+/* The calendar of member id, created empty when it has no entries. */
+struct dq_calendar *dq_member_calendar(struct dq_context *ctx, const char *id);
+/* Whether an entry record names ticket. */
+bool dq_ticket_has_entry(struct dq_context *ctx, const char *ticket);
 /* history.c: the "historical success on similar tickets" signal */
 
 /* A closed ticket, with what scoring compares taken out once. */

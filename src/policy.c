@@ -48,6 +48,8 @@ static const struct opt opts[] = {
 	{ "auto-dispatch", 0, OPT_BOOL, DQ_ELIGIBLE | DQ_APPLY,
 	  &dq_policy.auto_dispatch, 0, 0, NULL,
 	  "the master toggle; no: mark every ticket auto-dispatch-off" },
+	{ "backfill", 0, OPT_BOOL, DQ_SCHEDULE, &dq_policy.backfill, 0, 0, NULL,
+	  "also book owned tickets that no calendar entry names" },
 	{ "board", 'b', OPT_LIST, DQ_FETCH | DQ_ELIGIBLE, &dq_policy.boards,
 	  0, 0, "NAME", "dispatch tickets on board NAME (repeatable)" },
 	{ "buffer-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
