@@ -13,6 +13,11 @@
 
 static const char *where_name;
 static size_t where_line;
+/* File scope, so that what a fatal error leaves behind is still reachable
+ * rather than a leak for the sanitizers to report. */
+static json_tokener *tok;
+static char *line;
+static size_t line_cap;
 
 const char *
 dq_where(void)
@@ -75,7 +80,7 @@ is_blank(const char *s, size_t len)
 }
 
 static json_object *
-parse_line(json_tokener *tok, const char *line, size_t len)
+parse_line(size_t len)
 {
 	json_object *rec;
 	size_t end;
@@ -109,15 +114,14 @@ parse_line(json_tokener *tok, const char *line, size_t len)
 void
 dq_stream(FILE *fp, const char *name, dq_record_fn fn, void *arg)
 {
-	json_tokener *tok = json_tokener_new();
 	struct dq_input in;
-	char *line = NULL;
-	size_t cap = 0;
 	ssize_t n;
 
+	if (!tok)
+		tok = json_tokener_new();
 	where_name = name;
 	where_line = 0;
-	while ((n = getline(&line, &cap, fp)) > 0) {
+	while ((n = getline(&line, &line_cap, fp)) > 0) {
 		size_t len = (size_t)n;
 		json_object *kind;
 
@@ -131,7 +135,7 @@ dq_stream(FILE *fp, const char *name, dq_record_fn fn, void *arg)
 			continue;
 		if (strlen(line) != len)
 			dq_die_data("NUL byte in line");
-		in.rec = parse_line(tok, line, len);
+		in.rec = parse_line(len);
 		if (!json_object_object_get_ex(in.rec, "kind", &kind))
 			dq_die_data("record has no \"kind\"");
 		if (!json_object_is_type(kind, json_type_string))
@@ -146,8 +150,6 @@ dq_stream(FILE *fp, const char *name, dq_record_fn fn, void *arg)
 	}
 	if (ferror(fp))
 		dq_die(DQ_EXIT_IO, "%s: read error", name ? name : "<stdin>");
-	free(line);
-	json_tokener_free(tok);
 }
 
 static void

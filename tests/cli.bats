@@ -7,7 +7,7 @@ setup() {
 }
 
 programs() {
-	echo dq-eligible dq-pick
+	echo dq-eligible dq-pick dq-schedule
 }
 
 @test "--help goes to stdout with exit 0 and shows the synopsis" {

@@ -1,0 +1,52 @@
+#!/usr/bin/env bats
+# The example snapshot, policy and dry run that the README shows.
+
+setup() {
+	load helper
+	snapshot="$EXAMPLES/msp-snapshot.ndjson"
+	policy="$EXAMPLES/policy"
+}
+
+@test "the dry run prints a table of every ticket" {
+	run "$EXAMPLES/dry-run"
+	assert_success
+	assert_line -n 0 --regexp '^TICKET +SUMMARY +OUTCOME +OWNER +REASON$'
+	assert_equal "${#lines[@]}" 46
+	assert_line --regexp '^48120 .* skipped +- +already-owned$'
+	assert_line --regexp '^48123 .* skipped +- +company-excluded:Internal IT$'
+}
+
+@test "every stage accepts the example policy" {
+	for p in dq-eligible dq-pick dq-schedule; do
+		run "$p" --policy "$policy" < /dev/null
+		assert_success
+	done
+}
+
+@test "the example policy decides every triggered ticket by least-active" {
+	run bash -c "dq-eligible -p '$policy' '$snapshot' | dq-pick -p '$policy' | tickets | jq -r '.dispatch.mode // .dispatch.reason' | sort | uniq -c | sed 's/^ *\([0-9]*\) \(.*\)/\2 \1/'"
+	assert_success
+	assert_line "LEAST_ACTIVE 32"
+	assert_line "status 9"
+	assert_line "already-owned 1"
+	assert_line "company-excluded:Internal IT 3"
+}
+
+@test "Network Ops has no default team: default-team leaves its tickets unassigned" {
+	run bash -c "dq-eligible -p '$policy' '$snapshot' | dq-pick -p '$policy' --mode default-team | tickets | jq -r 'select(.board == \"Network Ops\" and .dispatch.mode) | .dispatch.outcome' | sort -u"
+	assert_output unassigned
+}
+
+@test "every mode runs on the example, the same bytes twice" {
+	for mode in manual default-team round-robin priority-match capability-match least-active earliest-slot; do
+		a=$(dq-eligible -p "$policy" "$snapshot" | dq-pick -p "$policy" -m "$mode" | dq-schedule -p "$policy" | sha256sum)
+		b=$(dq-eligible -p "$policy" "$snapshot" | dq-pick -p "$policy" -m "$mode" | dq-schedule -p "$policy" | sha256sum)
+		assert_equal "$a" "$b"
+	done
+}
+
+@test "no member gets two overlapping slots in the example" {
+	run bash -c "dq-eligible -p '$policy' '$snapshot' | dq-pick -p '$policy' -m earliest-slot | dq-schedule -p '$policy' | tickets | jq -s -r '[.[] | select(.slot.start)] | group_by(.slot.member)[] | sort_by(.slot.start) | . as \$s | range(1; length) | select(\$s[.].slot.start < \$s[. - 1].slot.end) | \$s[.].id'"
+	assert_success
+	assert_output ''
+}
