@@ -1,0 +1,139 @@
+# shellcheck shell=bash
+#
+# cw-emulator.bash: run tests/cw-emulator.py from bats tests.
+#
+#   setup_file()    { load cw-emulator; cw_start; }
+#   setup()         { load cw-emulator; cw_reset; }   # fresh data per test
+#   teardown_file() { load cw-emulator; cw_stop; }
+#
+# cw_start [EMULATOR OPTIONS...]
+#     Start the emulator on a free loopback port and wait (at most
+#     $CW_START_TIMEOUT seconds, default 5) until it listens.  The data is
+#     tests/fixtures/cw-data.json, or $CW_DATA, or a --data among the options.
+#     Exports CW_PORT, CW_URL (the API base), CW_CONTROL (the control base),
+#     CW_LOG (the NDJSON request log), CW_PID, CW_DIR (its scratch
+#     directory, under $BATS_TEST_TMPDIR or $BATS_FILE_TMPDIR) and
+#     DQ_CW_URL, DQ_CW_COMPANY, DQ_CW_PUBLIC_KEY, DQ_CW_PRIVATE_KEY,
+#     DQ_CW_CLIENT_ID taken from the data file's credentials.
+# cw_stop             Stop it: TERM, then KILL after 5 seconds.
+# cw_requests         Print the request log, one JSON object per request.
+# cw_reset            Re-read the data, drop run-time faults, empty the log.
+# cw_fault SPEC...    Add faults at run time (syntax: top of cw-emulator.py).
+# cw_control METHOD NAME [JSON]
+#                     Call /__control/NAME and print the reply.
+# cw_curl [CURL ARGS...]
+#                     curl with the credentials, clientId and Accept header
+#                     (read from a config file, so not on the command line).
+
+_CW_HELPER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+cw_start() {
+	local data=${CW_DATA:-$_CW_HELPER_DIR/fixtures/cw-data.json}
+	local arg prev=
+	for arg in "$@"; do
+		case $prev,$arg in
+		--data,*) data=$arg ;;
+		*,--data=*) data=${arg#--data=} ;;
+		esac
+		prev=$arg
+	done
+
+	local base=${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-${TMPDIR:-/tmp}}}
+	CW_DIR=$(mktemp -d "$base/cw.XXXXXX") || return 1
+	CW_LOG=$CW_DIR/requests.ndjson
+
+	local creds
+	creds=$(python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))["credentials"]
+print("\n".join(c[k] for k in ("company", "publicKey", "privateKey", "clientId")))
+' "$data") || {
+		echo "cw_start: cannot read credentials from $data" >&2
+		return 1
+	}
+	{
+		read -r DQ_CW_COMPANY
+		read -r DQ_CW_PUBLIC_KEY
+		read -r DQ_CW_PRIVATE_KEY
+		read -r DQ_CW_CLIENT_ID
+	} <<<"$creds"
+
+	# 3>&- : bats waits for fd 3 to close before it finishes a file.
+	python3 "$_CW_HELPER_DIR/cw-emulator.py" --data "$data" \
+		--port 0 --port-file "$CW_DIR/port" --log "$CW_LOG" "$@" \
+		</dev/null >"$CW_DIR/stderr" 2>&1 3>&- &
+	CW_PID=$!
+
+	local deadline=$((SECONDS + ${CW_START_TIMEOUT:-5}))
+	while [[ ! -s $CW_DIR/port ]]; do
+		if ! kill -0 "$CW_PID" 2>/dev/null; then
+			echo "cw_start: the emulator exited:" >&2
+			cat "$CW_DIR/stderr" >&2
+			unset CW_PID
+			return 1
+		fi
+		if ((SECONDS >= deadline)); then
+			echo "cw_start: the emulator did not start in time" >&2
+			cw_stop
+			return 1
+		fi
+		sleep 0.05
+	done
+	read -r CW_PORT <"$CW_DIR/port"
+
+	CW_URL=http://127.0.0.1:$CW_PORT/v4_6_release/apis/3.0
+	CW_CONTROL=http://127.0.0.1:$CW_PORT/__control
+	DQ_CW_URL=$CW_URL
+	# For cw_curl: keeps the key off curl's command line.
+	cat >"$CW_DIR/curlrc" <<-EOF
+		user = "$DQ_CW_COMPANY+$DQ_CW_PUBLIC_KEY:$DQ_CW_PRIVATE_KEY"
+		header = "clientId: $DQ_CW_CLIENT_ID"
+		header = "Accept: application/vnd.connectwise.com+json; version=2025.1"
+	EOF
+	export CW_DIR CW_LOG CW_PID CW_PORT CW_URL CW_CONTROL
+	export DQ_CW_URL DQ_CW_COMPANY DQ_CW_PUBLIC_KEY DQ_CW_PRIVATE_KEY
+	export DQ_CW_CLIENT_ID
+}
+
+cw_stop() {
+	[[ -n ${CW_PID:-} ]] || return 0
+	if kill -TERM "$CW_PID" 2>/dev/null; then
+		local i
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$CW_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -KILL "$CW_PID" 2>/dev/null || true
+	fi
+	wait "$CW_PID" 2>/dev/null || true
+	unset CW_PID
+}
+
+cw_requests() {
+	cat "$CW_LOG"
+}
+
+cw_control() {
+	local method=$1 name=$2
+	shift 2
+	if (($#)); then
+		curl -sS -X "$method" -H 'Content-Type: application/json' \
+			--data-binary "$1" "$CW_CONTROL/$name"
+	else
+		curl -sS -X "$method" "$CW_CONTROL/$name"
+	fi
+}
+
+cw_reset() {
+	cw_control POST reset >/dev/null
+}
+
+cw_fault() {
+	local json
+	json=$(python3 -c 'import json, sys; print(json.dumps({"specs": sys.argv[1:]}))' "$@") &&
+		cw_control POST fault "$json"
+}
+
+cw_curl() {
+	curl -sS -g -K "$CW_DIR/curlrc" "$@"
+}
