@@ -145,10 +145,11 @@ sort_held(void)
 }
 
 /* "dq-20261121T141000Z-1a2b3c4d": the same for the same instant, source
- * and settings, so a replay with --now is reproducible; a run on the clock
- * also hashes its process id, so two runs in one second differ. */
+ * and settings, so a replay (--now, or a snapshot's own run record) is
+ * reproducible; a run on the clock also hashes its process id, so two
+ * runs in one second differ. */
 static json_object *
-run_record(const char *source)
+run_record(const char *source, bool replay)
 {
 	char now[DQ_TIMEBUF], stamp[DQ_TIMEBUF], hex[65], *seed;
 	const char *digest = dq_policy_digest(DQ_FETCH, NULL, 0);
@@ -163,7 +164,7 @@ run_record(const char *source)
 			stamp[j++] = *p;
 	stamp[j] = '\0';
 	seed = dq_asprintf("%s\n%s\n%s\n%ld", now, source, digest,
-	    dq_policy.now_set ? 0L : (long)getpid());
+	    replay ? 0L : (long)getpid());
 	dq_sha256_init(&c);
 	dq_sha256_update(&c, seed, strlen(seed));
 	dq_sha256_final(&c, md);
@@ -178,9 +179,9 @@ run_record(const char *source)
 }
 
 static void
-write_all(const char *source)
+write_all(const char *source, bool replay)
 {
-	json_object *run = run_record(source);
+	json_object *run = run_record(source, replay);
 
 	sort_held();
 	dq_write(run);
@@ -232,6 +233,7 @@ int
 main(int argc, char **argv)
 {
 	const char *source;
+	bool replay = false;
 	int first;
 
 	signal(SIGPIPE, SIG_DFL);
@@ -242,11 +244,11 @@ main(int argc, char **argv)
 	    "stream.");
 	source = pick_source(argc, argv, first);
 	if (dq_policy.from)
-		fetch_snapshot(dq_policy.from);
+		replay = fetch_snapshot(dq_policy.from);
 	else if (dq_policy.csv_tickets)
 		fetch_csv(dq_policy.csv_tickets, dq_policy.csv_members);
 	else
 		fetch_connectwise();
-	write_all(source);
+	write_all(source, replay || dq_policy.now_set);
 	return dq_close_stdout(0);
 }

@@ -21,8 +21,8 @@
 
 #include "fetch.h"
 
-enum ctype { C_STR, C_NULLABLE, C_LIST, C_TIME, C_BOOL, C_COUNT, C_STATUS,
-	C_ZONE, C_HOURS, C_DATES, C_TEAMS, C_BOARDS };
+enum ctype { C_STR, C_NULLABLE, C_LIST, C_LABELS, C_TIME, C_BOOL, C_COUNT,
+	C_STATUS, C_ZONE, C_HOURS, C_DATES, C_TEAMS, C_BOARDS };
 
 struct column {
 	const char *field;
@@ -38,7 +38,7 @@ static const struct column ticket_columns[] = {
 	{ "status", "status", C_STR },
 	{ "company", "company|companyname|client|customer", C_STR },
 	{ "priority", "priority", C_STR },
-	{ "labels", "labels|tags", C_LIST },
+	{ "labels", "labels|tags", C_LABELS },
 	{ "type", "type", C_STR },
 	{ "subtype", "subtype", C_STR },
 	{ "item", "item", C_STR },
@@ -368,6 +368,7 @@ cell_value(struct sheet *sh, const struct column *c, const char *v,
 	case C_HOURS:
 		return parse_hours(sh, v);
 	case C_LIST:
+	case C_LABELS:
 		return split_list(v, true);
 	case C_DATES:
 	case C_TEAMS:
@@ -386,6 +387,29 @@ cell_value(struct sheet *sh, const struct column *c, const char *v,
 	default:
 		return json_object_new_string(v);
 	}
+}
+
+/* A ticket without labels is labelled by its type, subtype and item, as
+ * ConnectWise tickets are. */
+static json_object *
+default_labels(const struct sheet *sh, const char *const *by_col)
+{
+	json_object *labels = json_object_new_array();
+
+	for (size_t c = 0; c < sh->ncols; c++) {
+		const char *f = sh->cols[c].field;
+		char *l;
+
+		if ((strcmp(f, "type") && strcmp(f, "subtype") && strcmp(f, "item")) ||
+		    !by_col[c] || !*by_col[c])
+			continue;
+		l = xstrdup(by_col[c]);
+		for (char *p = l; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		json_object_array_add(labels, json_object_new_string(l));
+		free(l);
+	}
+	return labels;
 }
 
 /* A member's boards are teams too: each board's team (see above). */
@@ -431,6 +455,9 @@ build_record(struct sheet *sh, const char *kind, char **cells)
 
 		if (sh->cols[c].type == C_NULLABLE && (!v || !*v))
 			json_object_object_add(rec, sh->cols[c].field, NULL);
+		else if (sh->cols[c].type == C_LABELS && (!v || !*v))
+			json_object_object_add(rec, sh->cols[c].field,
+			    default_labels(sh, by_col));
 		else if (v && *v && sh->cols[c].type == C_BOARDS)
 			add_teams(rec, cell_value(sh, &sh->cols[c], v, id));
 		else if (v && *v)
@@ -440,38 +467,12 @@ build_record(struct sheet *sh, const char *kind, char **cells)
 	return rec;
 }
 
-/* A ticket with no labels column takes its type, subtype and item. */
-static void
-default_labels(json_object *rec)
-{
-	static const char *const keys[] = { "type", "subtype", "item" };
-	json_object *labels;
-
-	if (dq_get(rec, "labels"))
-		return;
-	labels = json_object_new_array();
-	for (int i = 0; i < 3; i++) {
-		const char *v = dq_get_str(rec, keys[i]);
-		json_object *l;
-
-		if (!v)
-			continue;
-		l = split_list(v, true);
-		if (json_object_array_length(l))
-			json_object_array_add(labels, json_object_get(
-			    json_object_array_get_idx(l, 0)));
-		json_object_put(l);
-	}
-	json_object_object_add(rec, "labels", labels);
-}
-
 static void
 ticket_row(struct sheet *sh, char **cells)
 {
 	json_object *rec = build_record(sh, "ticket", cells);
 
 	note_board(dq_get_str(rec, "board"));
-	default_labels(rec);
 	fetch_add(rec);
 }
 

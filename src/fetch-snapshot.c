@@ -79,16 +79,17 @@ on_record(struct dq_input *in, void *arg)
 
 	if (!strcmp(in->kind, "run")) {
 		/* The first run record is the snapshot's own instant. */
-		if (!s->seen_run)
+		if (!s->seen_run && dq_get_str(in->rec, "now")) {
 			dq_clock_observe(in->rec);
-		s->seen_run = true;
+			s->seen_run = true;
+		}
 		return;
 	}
 	check_record(s->ctx, in->kind, in->rec);
 	fetch_add(json_object_get(in->rec));
 }
 
-void
+bool
 fetch_snapshot(const char *path)
 {
 	struct snap s = { dq_context_new(), false };
@@ -100,4 +101,5 @@ fetch_snapshot(const char *path)
 	if (fp != stdin)
 		fclose(fp);
 	dq_context_free(s.ctx);
+	return s.seen_run;
 }

@@ -13,8 +13,8 @@ void fetch_set_str(json_object *rec, const char *key, const char *value);
 /* Normalises an RFC 3339 time to UTC "...Z"; NULL when it is not one. */
 const char *fetch_time(const char *s, char buf[DQ_TIMEBUF]);
 
-/* fetch-snapshot.c: --from FILE */
-void fetch_snapshot(const char *path);
+/* fetch-snapshot.c: --from FILE; true when the snapshot set the clock. */
+bool fetch_snapshot(const char *path);
 
 /* fetch-csv.c: --csv-tickets FILE [--csv-members FILE] */
 void fetch_csv(const char *tickets, const char *members);
