@@ -187,7 +187,10 @@ write_all(const char *source, bool replay)
 	dq_write(run);
 	json_object_put(run);
 	for (size_t i = 0; i < nheld; i++) {
-		dq_write(held[i].rec);
+		/* --ticket narrows any source to those tickets. */
+		if (!held[i].ticket || !dq_policy.tickets.n ||
+		    dq_strlist_has(&dq_policy.tickets, held[i].key))
+			dq_write(held[i].rec);
 		json_object_put(held[i].rec);
 	}
 	free(held);

@@ -536,7 +536,9 @@ read_sheet(struct sheet *sh)
 		csv_fini(&p, on_cell, on_row, sh);
 	if (csv_error(&p) != CSV_SUCCESS) {
 		sh->row++;
-		row_error(sh, "%s", csv_strerror(csv_error(&p)));
+		row_error(sh, "%s", csv_error(&p) == CSV_EPARSE ?
+		    "malformed CSV: a stray or unterminated quote" :
+		    csv_strerror(csv_error(&p)));
 	}
 	if (sh->row == 0)
 		dq_die(DQ_EXIT_DATA, "%s: empty file: expected a header row",
