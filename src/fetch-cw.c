@@ -575,6 +575,10 @@ calendar_hours(json_object *cal)
 		snprintf(key, sizeof key, "%sEndTime", days[d][0]);
 		if (!clock_hhmm(dq_get_str(cal, key), end))
 			continue;
+		/* A calendar day ends by midnight: 00:00 is its end, where
+		 * dq would read a night shift into the next day. */
+		if (!strcmp(end, "00:00"))
+			strcpy(end, "24:00");
 		pair = json_object_new_array();
 		json_object_array_add(pair, json_object_new_string(start));
 		json_object_array_add(pair, json_object_new_string(end));
