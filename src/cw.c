@@ -78,6 +78,7 @@ struct dq_cw {
 	int running, parallel;
 	long backoff_ms;
 	int done, total;		/* requests, for the progress line */
+	int shown_done, shown_total;
 	bool progress;
 };
 
@@ -303,6 +304,7 @@ dq_cw_open(void)
 	cw->backoff_ms = env_backoff();
 	cw->progress = isatty(STDERR_FILENO) && !dq_policy.verbose &&
 	    !dq_policy.quiet;
+	cw->shown_done = cw->shown_total = -1;
 	srandom((unsigned)(now_ms() ^ getpid()));
 	return cw;
 }
@@ -881,11 +883,16 @@ show_progress(struct dq_cw *cw, bool end)
 {
 	if (!cw->progress)
 		return;
-	if (end)
+	if (end) {
 		fprintf(stderr, "\r%*s\r", 40, "");
-	else
-		fprintf(stderr, "\r%s: %d/%d requests", dq_progname, cw->done,
-		    cw->total);
+		return;
+	}
+	if (cw->done == cw->shown_done && cw->total == cw->shown_total)
+		return;
+	fprintf(stderr, "\r%s: %d/%d requests", dq_progname, cw->done,
+	    cw->total);
+	cw->shown_done = cw->done;
+	cw->shown_total = cw->total;
 }
 
 void

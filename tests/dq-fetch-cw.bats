@@ -138,6 +138,13 @@ requests_to() {
 	assert_output '{"kind":"board","id":"2","name":"Projects","statuses":[{"name":"New","closed":false},{"name":"Assigned","closed":false},{"name":"In Progress","closed":false},{"name":"Waiting on Customer","closed":false},{"name":"Closed","closed":true}],"psa":{"id":2,"statuses":{"New":11,"Assigned":12,"In Progress":13,"Waiting on Customer":14,"Closed":15}}}'
 }
 
+@test "members: a calendar day ending at 00:00 ends at midnight" {
+	cw_control POST data '{"path": "schedule/calendars/3", "merge": {"sundayEndTime": "00:00:00"}}' >/dev/null
+	fetch >"$BATS_TEST_TMPDIR/out"
+	run rec member tgarcia .hours.sun <"$BATS_TEST_TMPDIR/out"
+	assert_output '["10:00","24:00"]'
+}
+
 @test "tickets: every field, labels from type, subtype and item" {
 	cw_control POST data '{"path": "service/tickets/5003", "merge": {"subType": {"id": 1, "name": "Laptop"}, "item": {"id": 2, "name": "Dell XPS"}}}' >/dev/null
 	fetch >"$BATS_TEST_TMPDIR/out"
@@ -326,6 +333,14 @@ requests_to() {
 	assert_equal "$stderr" "dq-fetch: GET /system/inOutBoards: 400 InvalidObject: inOutBoard object is invalid (dateBack: dateBack is not a valid date)"
 	run bash -c "cw_requests | jq -r 'select(.path | endswith(\"inOutBoards\")) | .status'"
 	assert_output 400
+}
+
+@test "a progress line on a terminal only, cleared at the end" {
+	command -v script >/dev/null || skip "script(1) is not installed"
+	run script -qec "dq-fetch --connectwise --now $NOW >/dev/null" /dev/null
+	assert_success
+	assert_output --partial "dq-fetch: 17/17 requests"
+	[[ $output == *$'\r'"$(printf '%40s' '')"$'\r' ]]
 }
 
 @test "--verbose logs method, path, status and time, never a secret" {
