@@ -86,12 +86,15 @@ parse_line(json_tokener *tok, const char *line, size_t len)
 	if (!rec) {
 		enum json_tokener_error e = json_tokener_get_error(tok);
 
-		if (e == json_tokener_continue || e == json_tokener_success)
+		if (e == json_tokener_continue || e == json_tokener_success ||
+		    e == json_tokener_error_parse_eof)
 			dq_die_data("invalid JSON: unexpected end of line");
 		dq_die_data("invalid JSON: %s", json_tokener_error_desc(e));
 	}
 	end = json_tokener_get_parse_end(tok);
-	if (end < len && !is_blank(line + end, len - end)) {
+	while (end < len && (line[end] == ' ' || line[end] == '\t'))
+		end++;
+	if (end < len) {
 		json_object_put(rec);
 		dq_die_data("trailing data after the JSON object at column %zu",
 		    end + 1);

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,6 +403,8 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 	int c;
 
 	dq_setprogname(argv[0]);
+	/* A parent may hand SIGPIPE down ignored; a filter must die of it. */
+	signal(SIGPIPE, SIG_DFL);
 	shortopts[ns++] = ':';
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt *o = &opts[i];

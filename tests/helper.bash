@@ -22,3 +22,4 @@ tickets() {
 field() {
 	jq -c --arg id "$1" "select(.kind == \"ticket\" and .id == \$id) | $2"
 }
+export -f tickets field

@@ -1,0 +1,133 @@
+#!/usr/bin/env bats
+# Policy files: every long option is a key; the command line wins.
+
+setup() {
+	load helper
+	policy="$BATS_TEST_TMPDIR/policy"
+	now=2026-11-23T15:00:00Z
+}
+
+modes_of() {
+	tickets | jq -r '.dispatch.mode // .dispatch.reason'
+}
+
+@test "a policy file sets options; comments, blanks, quotes and -- prefixes are fine" {
+	cat > "$policy" <<-'EOF2'
+	# the help desk's policy
+	trigger-status = New
+
+	--mode: least-active
+	board = "Help Desk"
+	EOF2
+	run bash -c "dq-eligible --policy '$policy' < '$FIXTURES/desk.ndjson' | dq-pick --policy '$policy' | jq -r 'select(.kind==\"ticket\") | .id + \" \" + (.dispatch.mode // .dispatch.reason)'"
+	assert_success
+	assert_output "1001 LEAST_ACTIVE
+1002 board
+1003 board
+1004 already-owned
+1005 status"
+}
+
+@test "DQ_POLICY names the policy file" {
+	printf 'mode = manual\n' > "$policy"
+	DQ_POLICY="$policy" run bash -c "dq-eligible < '$FIXTURES/desk.ndjson' | dq-pick | jq -r 'select(.kind==\"ticket\" and .id==\"1001\") | .dispatch.reason'"
+	assert_output manual
+}
+
+@test "the command line overrides the file, and its list replaces the file's list" {
+	printf 'mode = manual\ntrigger-status = Waiting on Customer\n' > "$policy"
+	run bash -c "dq-eligible -p '$policy' --trigger-status New < '$FIXTURES/desk.ndjson' | dq-pick -p '$policy' --mode round-robin | jq -r 'select(.kind==\"ticket\") | .id + \" \" + .dispatch.reason'"
+	assert_output "1001 round-robin
+1002 round-robin
+1003 round-robin
+1004 already-owned
+1005 status"
+}
+
+@test "repeated keys in a file add to a list" {
+	printf 'trigger-status = New\ntrigger-status = Waiting on Customer\n' > "$policy"
+	run bash -c "dq-eligible -p '$policy' < '$FIXTURES/desk.ndjson' | jq -r 'select(.kind==\"ticket\" and .id==\"1005\") | .eligible.pool'"
+	assert_output default-team
+}
+
+@test "booleans: yes/no in files, --X/--no-X and --X no on the command line" {
+	printf 'auto-dispatch = no\n' > "$policy"
+	run bash -c "dq-eligible -p '$policy' < '$FIXTURES/desk.ndjson' | tickets | jq -r .dispatch.reason | sort -u"
+	assert_output auto-dispatch-off
+	run bash -c "dq-eligible -p '$policy' --auto-dispatch < '$FIXTURES/desk.ndjson' | tickets | jq -r '.dispatch.reason // \"judged\"' | sort -u"
+	assert_output "already-owned
+judged"
+	run bash -c "dq-eligible --auto-dispatch no < '$FIXTURES/desk.ndjson' | tickets | jq -r .dispatch.reason | sort -u"
+	assert_output auto-dispatch-off
+	run bash -c "dq-eligible --no-auto-dispatch < '$FIXTURES/desk.ndjson' | tickets | jq -r .dispatch.reason | sort -u"
+	assert_output auto-dispatch-off
+	printf 'no-auto-dispatch\n' > "$policy"
+	run bash -c "dq-eligible -p '$policy' < '$FIXTURES/desk.ndjson' | tickets | jq -r .dispatch.reason | sort -u"
+	assert_output auto-dispatch-off
+}
+
+@test "a key no dq program knows is exit 78 naming file and line" {
+	printf '# ok\nmode = manual\nslot-minuets = 30\n' > "$policy"
+	run --separate-stderr dq-pick -p "$policy" < /dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-pick: $policy: line 3: unknown key \"slot-minuets\""
+}
+
+@test "keys another dq program uses are ignored" {
+	printf 'company = Acme Corp\nmode = manual\n' > "$policy"
+	run dq-pick -p "$policy" < /dev/null
+	assert_success
+	printf 'company = Acme Corp\nmode = manual\n' > "$policy"
+	run dq-eligible -p "$policy" < /dev/null
+	assert_success
+}
+
+@test "a bad value in a file is exit 78 with file and line" {
+	printf 'max-active = lots\n' > "$policy"
+	run --separate-stderr dq-eligible -p "$policy" < /dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-eligible: $policy: line 1: --max-active: expected a whole number from 0 to 1000000, not \"lots\""
+	printf 'working-now = maybe\n' > "$policy"
+	run --separate-stderr dq-eligible -p "$policy" < /dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-eligible: $policy: line 1: --working-now: expected yes or no, not \"maybe\""
+	printf 'board = "Help Desk\n' > "$policy"
+	run --separate-stderr dq-eligible -p "$policy" < /dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-eligible: $policy: line 1: unterminated quote"
+}
+
+@test "command-line-only keys are refused in a file" {
+	printf 'policy = other\n' > "$policy"
+	run --separate-stderr dq-pick -p "$policy" < /dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-pick: $policy: line 1: \"policy\" belongs on the command line"
+}
+
+@test "a missing policy file is exit 66" {
+	run --separate-stderr dq-pick -p "$BATS_TEST_TMPDIR/none" < /dev/null
+	assert_failure 66
+	assert_equal "$stderr" "dq-pick: $BATS_TEST_TMPDIR/none: No such file or directory"
+}
+
+@test "the clock: --now beats DQ_NOW beats the run record" {
+	stream='{"kind":"run","id":"r","now":"2026-11-23T15:00:00Z"}
+{"kind":"member","id":"m","status":"ONLINE","hours":{"mon":["09:00","10:00"]}}
+{"kind":"team","id":"1","boards":["B"],"members":["m"],"default":true}
+{"kind":"ticket","id":"1","board":"B"}'
+	run bash -c "dq-eligible --working-now <<< '$stream' | tickets | jq -c .eligible.excluded"
+	assert_output '[{"id":"m","why":"outside-hours"}]'
+	run bash -c "DQ_NOW=2026-11-23T09:30:00Z dq-eligible --working-now <<< '$stream' | tickets | jq -c .eligible.candidates"
+	assert_output '["m"]'
+	run bash -c "DQ_NOW=2026-11-23T09:30:00Z dq-eligible --now 2026-11-23T11:00:00Z --working-now <<< '$stream' | tickets | jq -c .eligible.candidates"
+	assert_output '[]'
+}
+
+@test "config digests the effective settings" {
+	a=$(dq-eligible < "$FIXTURES/desk.ndjson" | dq-pick --mode least-active | tickets | jq -r 'select(.id=="1001") | .dispatch.config')
+	b=$(dq-eligible < "$FIXTURES/desk.ndjson" | dq-pick --mode least-active --max-active 9 | tickets | jq -r 'select(.id=="1001") | .dispatch.config')
+	c=$(printf 'mode = least-active\n' > "$policy"; dq-eligible < "$FIXTURES/desk.ndjson" | dq-pick -p "$policy" | tickets | jq -r 'select(.id=="1001") | .dispatch.config')
+	assert_regex "$a" '^sha256:[0-9a-f]{64}$'
+	assert [ "$a" != "$b" ]
+	assert_equal "$a" "$c"
+}
