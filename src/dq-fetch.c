@@ -6,7 +6,6 @@
 #include <config.h>
 
 #include <ctype.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,9 +238,8 @@ main(int argc, char **argv)
 	bool replay = false;
 	int first;
 
-	signal(SIGPIPE, SIG_DFL);
 	first = dq_policy_load(argc, argv, DQ_FETCH,
-	    "[--policy FILE] --connectwise | --from FILE | "
+	    "[options] --connectwise | --from FILE | "
 	    "--csv-tickets FILE [--csv-members FILE]",
 	    "Read tickets and their context from one source; write the dq "
 	    "stream.");
