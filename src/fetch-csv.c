@@ -68,6 +68,10 @@ static const struct column member_columns[] = {
 };
 
 #define NCOLS(a) (sizeof a / sizeof a[0])
+#define MAX_COLS 16
+
+_Static_assert(NCOLS(ticket_columns) <= MAX_COLS &&
+    NCOLS(member_columns) <= MAX_COLS, "MAX_COLS is too small");
 
 struct sheet {
 	const char *path;
@@ -341,9 +345,9 @@ cell_value(struct sheet *sh, const struct column *c, const char *v,
 			    c->field, v);
 		return json_object_new_string(buf);
 	case C_BOOL:
-		if (strchr("yYtT1", v[0]) && strspn(v, "yesYESTtrueRUE1") == strlen(v))
+		if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1"))
 			return json_object_new_boolean(true);
-		if (strchr("nNfF0", v[0]) && strspn(v, "noNOfalseFALSE0") == strlen(v))
+		if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0"))
 			return json_object_new_boolean(false);
 		row_error(sh, "%s: expected yes or no, not \"%s\"", c->field, v);
 	case C_COUNT:
@@ -441,7 +445,7 @@ static json_object *
 build_record(struct sheet *sh, const char *kind, char **cells)
 {
 	json_object *rec = json_object_new_object();
-	const char *by_col[32] = { NULL }, *id;
+	const char *by_col[MAX_COLS] = { NULL }, *id;
 
 	for (size_t i = 0; i < sh->nmap && i < sh->cells.n; i++)
 		if (sh->map[i] >= 0)
