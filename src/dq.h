@@ -248,6 +248,12 @@ struct dq_policy {
 	long horizon_hours, round_minutes;
 	bool backfill;
 	long history_half_life_days;
+	/* dq-fetch and the PSA client */
+	bool connectwise, verbose;
+	char *from, *csv_tickets, *csv_members;
+	char *credentials, *ca_file, *zone_map;
+	struct dq_strlist tickets, journals;
+	long history_days, parallel;
 };
 
 extern struct dq_policy dq_policy;
@@ -256,6 +262,10 @@ extern struct dq_policy dq_policy;
  * handles --help and --version. Returns the index of the first operand. */
 int dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 	const char *summary);
+/* Splits a policy-syntax line ("key = value", "--key value", a value
+ * maybe double-quoted) in place. False for a blank or comment line; *val
+ * is NULL when a quote is left open. */
+bool dq_config_line(char *line, char **key, char **val);
 /* "sha256:<hex>" of prog's effective settings and the given extra
  * text (files that shape decisions); a static buffer. */
 const char *dq_policy_digest(unsigned prog, const char *extra, size_t extralen);
@@ -347,5 +357,64 @@ size_t dq_member_history(struct dq_context *ctx, const char *id,
 long dq_history_score(struct dq_context *ctx, json_object *ticket,
 	const char *member, time_t now);
 json_object *dq_json_milli(long milli);	/* 1234 -> 1.234 */
+
+/* buf.c: growing strings */
+
+struct dq_buf {
+	char *s;	/* NUL-terminated; NULL until something is added */
+	size_t len, cap;
+};
+void dq_buf_add(struct dq_buf *b, const char *s, size_t len);
+void dq_buf_printf(struct dq_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The string (never NULL), which the caller frees; b is empty again. */
+char *dq_buf_take(struct dq_buf *b);
+char *dq_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* cw.c: the ConnectWise Manage REST client (libcurl), one HTTP,
+ * authentication and retry layer for reads and writes.
+ *
+ * Queue requests with a callback, then dq_cw_run: requests run side by
+ * side (at most --parallel), and a callback may queue more. Paths are
+ * below the API base ("service/tickets/5001"). Reads and PATCH/PUT/DELETE
+ * are retried on 429 (after Retry-After), 408, 5xx and network faults with
+ * exponential backoff (base DQ_CW_BACKOFF_MS, default 500); a POST only on
+ * 429 or a refused connection, so a record is never created twice. Other
+ * 4xx are final. */
+
+struct dq_cw;
+
+struct dq_cw_reply {
+	long status;		/* HTTP status; 0 when no reply came */
+	json_object *body;	/* the JSON reply or NULL; freed after the
+				 * callback, so take a reference to keep it */
+	int exit;		/* DQ_EXIT_OK, or the DESIGN §7 status the
+				 * failure calls for: 69, 75, 65 (a write the
+				 * PSA rejected as invalid) */
+	const char *error;	/* NULL, or "PATCH /service/tickets/5001: 400
+				 * InvalidObject: ... (field: message)" */
+};
+typedef void (*dq_cw_fn)(const struct dq_cw_reply *reply, void *arg);
+
+/* The site and credentials from --credentials / DQ_CW_CREDENTIALS (a
+ * file only its owner may read) and DQ_CW_*; exits 78 when one is missing
+ * or the URL is refused. Uses --ca-file, --parallel and --verbose. */
+struct dq_cw *dq_cw_open(void);
+void dq_cw_close(struct dq_cw *cw);
+/* Queues a GET of one resource. */
+void dq_cw_get(struct dq_cw *cw, const char *path, dq_cw_fn fn, void *arg);
+/* Queues a GET of every page of a list (conditions, fields: NULL for
+ * none); fn gets one array of all rows, in id order. */
+void dq_cw_list(struct dq_cw *cw, const char *path, const char *conditions,
+	const char *fields, dq_cw_fn fn, void *arg);
+/* Queues a write: method "PATCH", "POST", "PUT" or "DELETE"; body may be
+ * NULL. */
+void dq_cw_send(struct dq_cw *cw, const char *method, const char *path,
+	json_object *body, dq_cw_fn fn, void *arg);
+/* Runs until every queued request, and every one queued meanwhile, has
+ * been answered and its callback called. */
+void dq_cw_run(struct dq_cw *cw);
+/* A string for conditions: "..." with " and \ escaped, [ as [[]. */
+char *dq_cw_quote(const char *s);
 
 #endif

@@ -26,9 +26,13 @@ struct dq_policy dq_policy = {
 	.horizon_hours = 24,
 	.round_minutes = 5,
 	.history_half_life_days = 90,
+	.history_days = 30,
+	.parallel = 8,
 };
 
-enum opt_type { OPT_BOOL, OPT_INT, OPT_LIST, OPT_TIME, OPT_MODE, OPT_SPECIAL };
+enum opt_type {
+	OPT_BOOL, OPT_INT, OPT_LIST, OPT_STR, OPT_TIME, OPT_MODE, OPT_SPECIAL
+};
 
 #define ALL (DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE | DQ_PICK | DQ_SCHEDULE | DQ_APPLY)
 
@@ -55,24 +59,43 @@ static const struct opt opts[] = {
 	{ "buffer-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.buffer_minutes, 0, 480, "N",
 	  "keep N minutes between booked slots (default 10)" },
+	{ "ca-file", 0, OPT_STR, DQ_FETCH | DQ_APPLY, &dq_policy.ca_file,
+	  0, 0, "FILE", "trust the CA certificates in FILE (self-hosted PSA)" },
 	{ "company", 'c', OPT_LIST, DQ_ELIGIBLE, &dq_policy.companies,
 	  0, 0, "NAME", "dispatch only tickets of company NAME (repeatable)" },
+	{ "connectwise", 0, OPT_BOOL, DQ_FETCH, &dq_policy.connectwise, 0, 0,
+	  NULL, "read from ConnectWise Manage (DQ_CW_* or --credentials)" },
+	{ "credentials", 0, OPT_STR, DQ_FETCH | DQ_APPLY, &dq_policy.credentials,
+	  0, 0, "FILE", "PSA credentials file, readable only by its owner "
+	  "(also DQ_CW_CREDENTIALS)" },
+	{ "csv-members", 0, OPT_STR, DQ_FETCH, &dq_policy.csv_members, 0, 0,
+	  "FILE", "read members from the CSV FILE (with --csv-tickets)" },
+	{ "csv-tickets", 0, OPT_STR, DQ_FETCH, &dq_policy.csv_tickets, 0, 0,
+	  "FILE", "read tickets from the CSV FILE" },
 	{ "drop", 0, OPT_BOOL, DQ_ELIGIBLE, &dq_policy.drop, 0, 0, NULL,
 	  "remove skipped tickets instead of marking them" },
 	{ "exclude-company", 'x', OPT_LIST, DQ_ELIGIBLE,
 	  &dq_policy.exclude_companies, 0, 0, "NAME",
 	  "never dispatch tickets of company NAME (repeatable)" },
+	{ "from", 0, OPT_STR, DQ_FETCH, &dq_policy.from, 0, 0, "FILE",
+	  "read an NDJSON snapshot from FILE (- for stdin)" },
 	{ "help", 'h', OPT_SPECIAL, ALL, NULL, 0, 0, NULL,
 	  "show this help and exit" },
+	{ "history-days", 0, OPT_INT, DQ_FETCH, &dq_policy.history_days,
+	  0, 3650, "N", "fetch tickets closed in the last N days (default 30; "
+	  "0 skips)" },
 	{ "history-half-life-days", 0, OPT_INT, DQ_PICK,
 	  &dq_policy.history_half_life_days, 1, 3650, "N",
 	  "history counts half as much every N days (default 90)" },
-	{ "horizon-hours", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
+	{ "horizon-hours", 0, OPT_INT, DQ_FETCH | DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.horizon_hours, 1, 168, "N",
 	  "book no slot starting more than N hours ahead (default 24)" },
 	{ "inactive-status", 'i', OPT_LIST, DQ_ELIGIBLE | DQ_PICK,
 	  &dq_policy.inactive_statuses, 0, 0, "NAME",
 	  "open tickets in status NAME are not active work (repeatable)" },
+	{ "journal", 'j', OPT_LIST, DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE | DQ_PICK |
+	  DQ_APPLY, &dq_policy.journals, 0, 0, "FILE",
+	  "the journal (repeatable, to read rotated files)" },
 	{ "lead-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.lead_minutes, 0, 1440, "N",
 	  "start no slot sooner than N minutes from now (default 10)" },
@@ -84,6 +107,8 @@ static const struct opt opts[] = {
 	  "capability-match, least-active or earliest-slot (default round-robin)" },
 	{ "now", 'n', OPT_TIME, ALL, &dq_policy.now, 0, 0, "TIME",
 	  "act as if it were TIME (RFC 3339; also DQ_NOW)" },
+	{ "parallel", 0, OPT_INT, DQ_FETCH | DQ_APPLY, &dq_policy.parallel,
+	  1, 64, "N", "at most N requests in flight (default 8)" },
 	{ "policy", 'p', OPT_SPECIAL, ALL, NULL, 0, 0, "FILE",
 	  "read options from FILE (also DQ_POLICY)" },
 	{ "quiet", 'q', OPT_BOOL, ALL, &dq_policy.quiet, 0, 0, NULL,
@@ -94,13 +119,19 @@ static const struct opt opts[] = {
 	{ "slot-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.slot_minutes, 1, 480, "N",
 	  "book N minutes a ticket (default 30, at most 480)" },
+	{ "ticket", 't', OPT_LIST, DQ_FETCH, &dq_policy.tickets, 0, 0, "ID",
+	  "fetch just ticket ID (repeatable)" },
 	{ "trigger-status", 's', OPT_LIST, DQ_FETCH | DQ_ELIGIBLE,
 	  &dq_policy.trigger_statuses, 0, 0, "NAME",
 	  "dispatch tickets in status NAME (repeatable)" },
+	{ "verbose", 'v', OPT_BOOL, DQ_FETCH | DQ_APPLY, &dq_policy.verbose,
+	  0, 0, NULL, "log each PSA request to stderr" },
 	{ "version", 'V', OPT_SPECIAL, ALL, NULL, 0, 0, NULL,
 	  "show the version and exit" },
 	{ "working-now", 'w', OPT_BOOL, DQ_ELIGIBLE, &dq_policy.working_now,
 	  0, 0, NULL, "exclude members outside their working hours now" },
+	{ "zone-map", 0, OPT_STR, DQ_FETCH, &dq_policy.zone_map, 0, 0, "FILE",
+	  "extra PSA time zone names to IANA zones" },
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -196,6 +227,11 @@ apply(const struct opt *o, const char *val, bool negated)
 	case OPT_LIST:
 		dq_strlist_add(o->value, val);
 		return NULL;
+	case OPT_STR:
+		/* Copied: a policy file's line buffer is reused. */
+		free(*(char **)o->value);
+		*(char **)o->value = xstrdup(val);
+		return NULL;
 	case OPT_TIME:
 		if (!dq_time_parse(val, o->value)) {
 			snprintf(msg, sizeof msg, "--%s: expected an RFC 3339 time "
@@ -251,6 +287,27 @@ unquote(char *s)
 	return false;
 }
 
+bool
+dq_config_line(char *line, char **keyp, char **valp)
+{
+	char *key = trim(line), *val;
+
+	if (*key == '\0' || *key == '#')
+		return false;
+	if (key[0] == '-' && key[1] == '-')
+		key += 2;
+	val = key + strcspn(key, " \t=:");
+	if (*val) {
+		*val++ = '\0';
+		val = trim(val);
+		if (*val == '=' || *val == ':')
+			val = trim(val + 1);
+	}
+	*keyp = key;
+	*valp = unquote(val) ? val : NULL;
+	return true;
+}
+
 static void
 load_file(const char *path, unsigned prog)
 {
@@ -266,19 +323,9 @@ load_file(const char *path, unsigned prog)
 		bool negated = false;
 
 		lineno++;
-		key = trim(line);
-		if (*key == '\0' || *key == '#')
+		if (!dq_config_line(line, &key, &val))
 			continue;
-		if (key[0] == '-' && key[1] == '-')
-			key += 2;
-		val = key + strcspn(key, " \t=:");
-		if (*val) {
-			*val++ = '\0';
-			val = trim(val);
-			if (*val == '=' || *val == ':')
-				val = trim(val + 1);
-		}
-		if (!unquote(val))
+		if (!val)
 			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unterminated quote",
 			    path, lineno);
 		o = find_opt(key);

@@ -83,7 +83,10 @@ Control endpoints (no auth, not in the request log, no faults)
   POST /__control/fault       {"spec": "429:service/tickets:2"} or
                               {"specs": [...]} or {"status": 500,
                               "path": REGEX, "count": N, "method": "PATCH",
-                              "retry_after": S} or {"latency_ms": MS} or
+                              "retry_after": S, "body": {...}} (body: the
+                              JSON to answer instead of the standard one,
+                              e.g. an InvalidObject with errors[]) or
+                              {"latency_ms": MS} or
                               {"clear": true}; answers the active faults
   GET  /__control/faults      the active faults
   DELETE /__control/fault     remove all faults
@@ -1836,8 +1839,10 @@ class Store:
 
 class Fault:
     def __init__(self, kind, status=None, method=None, pattern=None,
-                 count=None, latency_ms=0, retry_after=1, spec=None):
+                 count=None, latency_ms=0, retry_after=1, spec=None,
+                 body=None):
         self.kind = kind                # "status", "reset" or "latency"
+        self.body = body                # a status fault's reply, if given
         self.status = status
         self.method = method.upper() if method else None
         self.pattern = pattern or ""
@@ -1924,7 +1929,8 @@ def fault_from_json(obj, retry_after=1):
     if not isinstance(status, int) or not 400 <= status <= 599:
         raise ValueError("status must be an HTTP status 400-599")
     return Fault("status", status, obj.get("method"), pattern, count, 0,
-                 int(obj.get("retry_after", retry_after)))
+                 int(obj.get("retry_after", retry_after)),
+                 body=obj.get("body"))
 
 
 class Faults:
@@ -2154,6 +2160,11 @@ class Emulator:
             return err.status, err.body(), err.headers
 
     def fault_answer(self, fault, entry):
+        if fault.body is not None:
+            headers = {}
+            if fault.status == 429:
+                headers["Retry-After"] = str(fault.retry_after)
+            return fault.status, fault.body, headers
         if fault.status == 429:
             # DG: the throttling body uses "error", not "code".
             return 429, {"error": "ConnectWiseAPI", "message":

@@ -1,0 +1,984 @@
+/* fetch-cw.c: --connectwise, the dq records of a ConnectWise Manage site.
+ *
+ * The requests form a small graph. Boards come first (their statuses and
+ * teams hang off their ids); the teams name the members (and so whose
+ * open tickets to count); the calendars name the holiday lists. Tickets,
+ * history, the In/Out board, schedule entries and the company settings
+ * need nothing and go out at once with the boards. Everything is queued
+ * as soon as what it needs has arrived, and the client runs it side by
+ * side. Records are built only when all of it is in.
+ *
+ * Ids follow DESIGN §5: a member is its identifier, a team, board or
+ * ticket its number as a string; the numbers travel in "psa". */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fetch.h"
+
+/* Ids in one "in (...)" list: keeps each URL well under 2000 bytes. */
+#define IDS_PER_QUERY 100
+
+#define TICKET_FIELDS "id,summary,board/id,board/name,status/id,status/name," \
+	"company/id,company/identifier,company/name,priority/id,priority/name," \
+	"type/name,subType/name,item/name,owner/id,owner/identifier,team/id," \
+	"_info"
+#define HISTORY_FIELDS "id,summary,board/name,company/name,type/name," \
+	"subType/name,item/name,owner/identifier,closedDate,actualHours"
+#define MEMBER_FIELDS "id,identifier,firstName,lastName,inactiveFlag," \
+	"hireDate,timeZone/name,calendar/id"
+#define CALENDAR_FIELDS "id,holidayList/id,mondayStartTime,mondayEndTime," \
+	"tuesdayStartTime,tuesdayEndTime,wednesdayStartTime,wednesdayEndTime," \
+	"thursdayStartTime,thursdayEndTime,fridayStartTime,fridayEndTime," \
+	"saturdayStartTime,saturdayEndTime,sundayStartTime,sundayEndTime"
+
+struct board {
+	long id;
+	const char *name;
+	json_object *statuses, *teams;
+};
+
+static struct {
+	struct dq_cw *cw;
+	time_t now;
+	json_object *boards, *tickets, *history, *inout, *entries;
+	json_object *calendars, *members, *open, *other;
+	json_object *holidays;		/* holiday list id -> rows */
+	struct board *bv;
+	size_t nb, teams_left;
+} S;
+
+/* Replies */
+
+static void
+need(const struct dq_cw_reply *r)
+{
+	if (r->exit != DQ_EXIT_OK)
+		dq_die(r->exit, "%s", r->error);
+}
+
+/* Appends the rows of a list to the array arg. */
+static void
+append(const struct dq_cw_reply *r, void *arg)
+{
+	need(r);
+	for (size_t i = 0; i < json_object_array_length(r->body); i++)
+		json_object_array_add(arg, json_object_get(
+		    json_object_array_get_idx(r->body, i)));
+}
+
+/* Small accessors for ConnectWise's reference objects. */
+
+static json_object *
+ref(json_object *row, const char *field)
+{
+	json_object *v = dq_get(row, field);
+
+	return json_object_is_type(v, json_type_object) ? v : NULL;
+}
+
+static const char *
+ref_str(json_object *row, const char *field, const char *sub)
+{
+	return dq_get_str(ref(row, field), sub);
+}
+
+static bool
+num(json_object *o, const char *field, long *out)
+{
+	json_object *v = dq_get(o, field);
+
+	if (!json_object_is_type(v, json_type_int))
+		return false;
+	*out = (long)json_object_get_int64(v);
+	return true;
+}
+
+static bool
+ref_num(json_object *row, const char *field, long *out)
+{
+	return num(ref(row, field), "id", out);
+}
+
+static char *
+id_string(long id)
+{
+	return dq_asprintf("%ld", id);
+}
+
+/* Conditions */
+
+static void
+add_in(struct dq_buf *c, const char *field, const struct dq_strlist *names)
+{
+	if (!names->n)
+		return;
+	dq_buf_printf(c, "%s%s in (", c->len ? " and " : "", field);
+	for (size_t i = 0; i < names->n; i++) {
+		char *q = dq_cw_quote(names->v[i]);
+
+		dq_buf_printf(c, "%s%s", i ? "," : "", q);
+		free(q);
+	}
+	dq_buf_add(c, ")", 1);
+}
+
+static char *
+bracket_time(time_t t)
+{
+	char buf[DQ_TIMEBUF];
+
+	return dq_asprintf("[%s]", dq_time_format(t, buf));
+}
+
+/* Lists rows of path whose field is one of ids, IDS_PER_QUERY at a time,
+ * all appended to into. */
+static void
+list_by_ids(const char *path, const char *also, const char *field,
+    const long *ids, size_t n, const char *fields, json_object *into)
+{
+	for (size_t i = 0; i < n; i += IDS_PER_QUERY) {
+		struct dq_buf c = { 0 };
+
+		dq_buf_printf(&c, "%s%s%s in (", also ? also : "",
+		    also ? " and " : "", field);
+		for (size_t j = i; j < n && j < i + IDS_PER_QUERY; j++)
+			dq_buf_printf(&c, "%s%ld", j > i ? "," : "", ids[j]);
+		dq_buf_add(&c, ")", 1);
+		dq_cw_list(S.cw, path, c.s, fields, append, into);
+		free(c.s);
+	}
+}
+
+/* The graph */
+
+static int
+long_cmp(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Every member of a team on the boards, each once. */
+static size_t
+team_member_ids(long **out)
+{
+	long *ids = NULL;
+	size_t n = 0, k = 0;
+
+	for (size_t b = 0; b < S.nb; b++) {
+		for (size_t t = 0; t < json_object_array_length(S.bv[b].teams); t++) {
+			json_object *m = dq_get(json_object_array_get_idx(
+			    S.bv[b].teams, t), "members");
+
+			for (size_t i = 0; i < json_object_array_length(m); i++) {
+				ids = xrealloc(ids, (n + 1) * sizeof *ids);
+				ids[n++] = (long)json_object_get_int64(
+				    json_object_array_get_idx(m, i));
+			}
+		}
+	}
+	if (n)
+		qsort(ids, n, sizeof *ids, long_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (!k || ids[k - 1] != ids[i])
+			ids[k++] = ids[i];
+	*out = ids;
+	return k;
+}
+
+/* The members of the teams, and one query (per hundred members) for all
+ * their open tickets, counted by status later. */
+static void
+queue_people(void)
+{
+	long *ids;
+	size_t n = team_member_ids(&ids);
+
+	list_by_ids("system/members", NULL, "id", ids, n, MEMBER_FIELDS,
+	    S.members);
+	list_by_ids("service/tickets", "closedFlag=false", "owner/id", ids, n,
+	    "id,owner/identifier,status/name", S.open);
+	free(ids);
+}
+
+static void
+got_teams(const struct dq_cw_reply *r, void *arg)
+{
+	struct board *b = arg;
+
+	need(r);
+	b->teams = json_object_get(r->body);
+	if (--S.teams_left == 0)
+		queue_people();
+}
+
+static void
+got_statuses(const struct dq_cw_reply *r, void *arg)
+{
+	struct board *b = arg;
+
+	need(r);
+	b->statuses = json_object_get(r->body);
+}
+
+static void
+warn_missing_boards(void)
+{
+	for (size_t i = 0; i < dq_policy.boards.n; i++) {
+		size_t b;
+
+		for (b = 0; b < S.nb && strcasecmp(S.bv[b].name,
+		    dq_policy.boards.v[i]) != 0; b++)
+			;
+		if (b == S.nb && !dq_policy.quiet)
+			dq_warnx("board \"%s\": no active board of that name",
+			    dq_policy.boards.v[i]);
+	}
+}
+
+static void
+got_boards(const struct dq_cw_reply *r, void *arg)
+{
+	char path[96];
+
+	append(r, S.boards);
+	S.nb = json_object_array_length(S.boards);
+	S.bv = xcalloc(S.nb, sizeof *S.bv);
+	S.teams_left = S.nb;
+	for (size_t i = 0; i < S.nb; i++) {
+		struct board *b = &S.bv[i];
+		json_object *row = json_object_array_get_idx(S.boards, i);
+
+		if (!num(row, "id", &b->id) || !(b->name = dq_get_str(row, "name")))
+			dq_die(DQ_EXIT_UNAVAILABLE, "GET /service/boards: a board "
+			    "without id or name");
+		snprintf(path, sizeof path, "service/boards/%ld/statuses", b->id);
+		dq_cw_list(S.cw, path, NULL, "id,name,closedStatus", got_statuses, b);
+		snprintf(path, sizeof path, "service/boards/%ld/teams", b->id);
+		dq_cw_list(S.cw, path, NULL, "id,name,members,defaultFlag",
+		    got_teams, b);
+	}
+	warn_missing_boards();
+	if (S.nb == 0)
+		queue_people();
+}
+
+static void
+got_holidays(const struct dq_cw_reply *r, void *arg)
+{
+	char *key = arg;
+
+	need(r);
+	json_object_object_add(S.holidays, key, json_object_get(r->body));
+	free(key);
+}
+
+static void
+got_calendars(const struct dq_cw_reply *r, void *arg)
+{
+	append(r, S.calendars);
+	for (size_t i = 0; i < json_object_array_length(S.calendars); i++) {
+		long list;
+		char path[96], *key;
+
+		if (!ref_num(json_object_array_get_idx(S.calendars, i),
+		    "holidayList", &list))
+			continue;
+		key = id_string(list);
+		if (json_object_object_get_ex(S.holidays, key, NULL)) {
+			free(key);
+			continue;
+		}
+		/* A placeholder, so two calendars share one request. */
+		json_object_object_add(S.holidays, key, json_object_new_array());
+		snprintf(path, sizeof path, "schedule/holidayLists/%ld/holidays",
+		    list);
+		dq_cw_list(S.cw, path, NULL, "id,date,allDayFlag,timeStart,timeEnd",
+		    got_holidays, key);
+	}
+}
+
+static void
+got_other(const struct dq_cw_reply *r, void *arg)
+{
+	need(r);
+	/* A list of one on the sites seen; an object would do as well. */
+	S.other = json_object_is_type(r->body, json_type_array) ?
+	    json_object_get(json_object_array_get_idx(r->body, 0)) :
+	    json_object_get(r->body);
+}
+
+static bool
+numeric(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s) && strlen(s) < 10;
+}
+
+static void
+queue_tickets(void)
+{
+	struct dq_buf c = { 0 };
+	long *ids;
+	size_t n = dq_policy.tickets.n;
+
+	if (n) {
+		ids = xcalloc(n, sizeof *ids);
+		for (size_t i = 0; i < n; i++)
+			ids[i] = strtol(dq_policy.tickets.v[i], NULL, 10);
+		list_by_ids("service/tickets", NULL, "id", ids, n,
+		    TICKET_FIELDS, S.tickets);
+		free(ids);
+		return;
+	}
+	dq_buf_printf(&c, "closedFlag=false");
+	add_in(&c, "board/name", &dq_policy.boards);
+	add_in(&c, "status/name", &dq_policy.trigger_statuses);
+	dq_cw_list(S.cw, "service/tickets", c.s, TICKET_FIELDS, append,
+	    S.tickets);
+	free(c.s);
+}
+
+static void
+queue_history(void)
+{
+	struct dq_buf c = { 0 };
+	char *since;
+
+	if (dq_policy.history_days == 0)
+		return;
+	since = bracket_time(S.now - dq_policy.history_days * 86400L);
+	dq_buf_printf(&c, "closedFlag=true and closedDate>%s", since);
+	add_in(&c, "board/name", &dq_policy.boards);
+	dq_cw_list(S.cw, "service/tickets", c.s, HISTORY_FIELDS, append,
+	    S.history);
+	free(c.s);
+	free(since);
+}
+
+/* Entries that can touch a slot: from a day before now to a day past the
+ * horizon, so a slot's buffer sees its neighbours. */
+static void
+queue_entries(void)
+{
+	char *from = bracket_time(S.now - 86400);
+	char *to = bracket_time(S.now + dq_policy.horizon_hours * 3600L + 86400);
+	char *c = dq_asprintf("dateEnd>%s and dateStart<%s", from, to);
+
+	dq_cw_list(S.cw, "schedule/entries", c, "id,objectId,member/identifier,"
+	    "dateStart,dateEnd,type/identifier,acknowledgedFlag", append,
+	    S.entries);
+	free(c);
+	free(from);
+	free(to);
+}
+
+static void
+queue_start(void)
+{
+	char *now = bracket_time(S.now), *c;
+	struct dq_buf bc = { 0 };
+
+	dq_buf_printf(&bc, "inactiveFlag=false");
+	add_in(&bc, "name", &dq_policy.boards);
+	dq_cw_list(S.cw, "service/boards", bc.s, "id,name", got_boards, NULL);
+	free(bc.s);
+	queue_tickets();
+	queue_history();
+	queue_entries();
+	c = dq_asprintf("dateBack>%s", now);
+	dq_cw_list(S.cw, "system/inOutBoards", c, "id,member/identifier,dateBack",
+	    append, S.inout);
+	free(c);
+	free(now);
+	dq_cw_list(S.cw, "schedule/calendars", NULL, CALENDAR_FIELDS,
+	    got_calendars, NULL);
+	dq_cw_get(S.cw, "system/myCompany/other", got_other, NULL);
+}
+
+/* Records */
+
+static json_object *
+new_record(const char *kind, const char *id)
+{
+	json_object *rec = json_object_new_object();
+
+	fetch_set_str(rec, "kind", kind);
+	fetch_set_str(rec, "id", id);
+	return rec;
+}
+
+static void
+add_num(json_object *o, const char *key, json_object *row, const char *field)
+{
+	long n;
+
+	if (ref_num(row, field, &n))
+		json_object_object_add(o, key, json_object_new_int64(n));
+}
+
+static void
+emit_board(struct board *b)
+{
+	char *id = id_string(b->id);
+	json_object *rec = new_record("board", id);
+	json_object *st = json_object_new_array(), *psa = json_object_new_object();
+	json_object *ids = json_object_new_object();
+
+	free(id);
+	fetch_set_str(rec, "name", b->name);
+	for (size_t i = 0; i < json_object_array_length(b->statuses); i++) {
+		json_object *row = json_object_array_get_idx(b->statuses, i);
+		json_object *s = json_object_new_object();
+		const char *name = dq_get_str(row, "name");
+		long sid;
+
+		if (!name)
+			continue;
+		fetch_set_str(s, "name", name);
+		json_object_object_add(s, "closed", json_object_new_boolean(
+		    dq_get_bool(row, "closedStatus", false)));
+		json_object_array_add(st, s);
+		if (num(row, "id", &sid))
+			json_object_object_add(ids, name, json_object_new_int64(sid));
+	}
+	json_object_object_add(rec, "statuses", st);
+	json_object_object_add(psa, "id", json_object_new_int64(b->id));
+	json_object_object_add(psa, "statuses", ids);
+	json_object_object_add(rec, "psa", psa);
+	fetch_add(rec);
+}
+
+/* The identifier of the member with ConnectWise id n, or NULL. */
+static const char *
+identifier_of(long n)
+{
+	for (size_t i = 0; i < json_object_array_length(S.members); i++) {
+		json_object *m = json_object_array_get_idx(S.members, i);
+		long id;
+
+		if (num(m, "id", &id) && id == n)
+			return dq_get_str(m, "identifier");
+	}
+	return NULL;
+}
+
+static void
+emit_team(struct board *b, json_object *row)
+{
+	json_object *in = dq_get(row, "members");
+	json_object *members = json_object_new_array();
+	json_object *boards = json_object_new_array();
+	json_object *psa = json_object_new_object(), *rec;
+	char *id;
+	long n;
+
+	if (!num(row, "id", &n))
+		return;
+	rec = new_record("team", (id = id_string(n)));
+	free(id);
+	fetch_set_str(rec, "name", dq_get_str(row, "name"));
+	json_object_array_add(boards, json_object_new_string(b->name));
+	json_object_object_add(rec, "boards", boards);
+	for (size_t i = 0; i < json_object_array_length(in); i++) {
+		long m = (long)json_object_get_int64(json_object_array_get_idx(in, i));
+		const char *who = identifier_of(m);
+
+		if (who)
+			json_object_array_add(members, json_object_new_string(who));
+		else if (!dq_policy.quiet)
+			dq_warnx("team %ld: member %ld not found", n, m);
+	}
+	json_object_object_add(rec, "members", members);
+	json_object_object_add(rec, "default", json_object_new_boolean(
+	    dq_get_bool(row, "defaultFlag", false)));
+	json_object_object_add(psa, "id", json_object_new_int64(n));
+	json_object_object_add(psa, "board", json_object_new_int64(b->id));
+	json_object_object_add(rec, "psa", psa);
+	fetch_add(rec);
+}
+
+/* The teams (by id) that list member n. */
+static json_object *
+teams_of(long n)
+{
+	json_object *teams = json_object_new_array();
+	long *ids = NULL;
+	size_t k = 0;
+
+	for (size_t b = 0; b < S.nb; b++) {
+		for (size_t t = 0; t < json_object_array_length(S.bv[b].teams); t++) {
+			json_object *row = json_object_array_get_idx(S.bv[b].teams, t);
+			json_object *m = dq_get(row, "members");
+			long id;
+
+			for (size_t i = 0; i < json_object_array_length(m); i++)
+				if (json_object_get_int64(json_object_array_get_idx(m,
+				    i)) == n && num(row, "id", &id)) {
+					ids = xrealloc(ids, (k + 1) * sizeof *ids);
+					ids[k++] = id;
+				}
+		}
+	}
+	if (k)
+		qsort(ids, k, sizeof *ids, long_cmp);
+	for (size_t i = 0; i < k; i++) {
+		char *s = id_string(ids[i]);
+
+		json_object_array_add(teams, json_object_new_string(s));
+		free(s);
+	}
+	free(ids);
+	return teams;
+}
+
+/* "08:00:00", "08:00" or "...T08:00:00Z" -> "08:00" */
+static bool
+clock_hhmm(const char *s, char out[6])
+{
+	const char *t = s ? strchr(s, 'T') : NULL;
+
+	if (t)
+		s = t + 1;
+	if (!s || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+	    s[2] != ':' || !isdigit((unsigned char)s[3]) ||
+	    !isdigit((unsigned char)s[4]))
+		return false;
+	memcpy(out, s, 5);
+	out[5] = '\0';
+	return true;
+}
+
+static json_object *
+calendar_hours(json_object *cal)
+{
+	static const char *const days[7][2] = {
+		{ "monday", "mon" }, { "tuesday", "tue" },
+		{ "wednesday", "wed" }, { "thursday", "thu" },
+		{ "friday", "fri" }, { "saturday", "sat" }, { "sunday", "sun" },
+	};
+	json_object *hours = json_object_new_object();
+
+	for (int d = 0; d < 7; d++) {
+		char key[32], start[6], end[6];
+		json_object *pair;
+
+		snprintf(key, sizeof key, "%sStartTime", days[d][0]);
+		if (!clock_hhmm(dq_get_str(cal, key), start))
+			continue;	/* null: a day off */
+		snprintf(key, sizeof key, "%sEndTime", days[d][0]);
+		if (!clock_hhmm(dq_get_str(cal, key), end))
+			continue;
+		/* A calendar day ends by midnight: 00:00 is its end, where
+		 * dq would read a night shift into the next day. */
+		if (!strcmp(end, "00:00"))
+			strcpy(end, "24:00");
+		pair = json_object_new_array();
+		json_object_array_add(pair, json_object_new_string(start));
+		json_object_array_add(pair, json_object_new_string(end));
+		json_object_object_add(hours, days[d][1], pair);
+	}
+	return hours;
+}
+
+/* Holidays from a day ago to a year ahead: all a dispatch can meet. */
+static json_object *
+calendar_holidays(json_object *cal)
+{
+	json_object *out = json_object_new_array(), *rows = NULL;
+	char *key, from[DQ_TIMEBUF], to[DQ_TIMEBUF];
+	long list;
+
+	if (!ref_num(cal, "holidayList", &list))
+		return out;
+	key = id_string(list);
+	json_object_object_get_ex(S.holidays, key, &rows);
+	free(key);
+	dq_time_format(S.now - 86400, from);
+	dq_time_format(S.now + 366 * 86400L, to);
+	for (size_t i = 0; i < json_object_array_length(rows); i++) {
+		json_object *row = json_object_array_get_idx(rows, i), *h;
+		const char *date = dq_get_str(row, "date");
+		char day[11], start[6], end[6];
+
+		if (!date || strlen(date) < 10)
+			continue;
+		snprintf(day, sizeof day, "%.10s", date);
+		if (strncmp(day, from, 10) < 0 || strncmp(day, to, 10) > 0)
+			continue;
+		if (dq_get_bool(row, "allDayFlag", true) ||
+		    !clock_hhmm(dq_get_str(row, "timeStart"), start) ||
+		    !clock_hhmm(dq_get_str(row, "timeEnd"), end)) {
+			json_object_array_add(out, json_object_new_string(day));
+			continue;
+		}
+		h = json_object_new_object();
+		fetch_set_str(h, "date", day);
+		fetch_set_str(h, "start", start);
+		fetch_set_str(h, "end", end);
+		json_object_array_add(out, h);
+	}
+	return out;
+}
+
+/* The member's calendar, else the company's default, else none. */
+static json_object *
+calendar_of(json_object *member)
+{
+	long want;
+
+	if (!ref_num(member, "calendar", &want) &&
+	    !ref_num(S.other, "defaultCalendar", &want))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(S.calendars); i++) {
+		json_object *cal = json_object_array_get_idx(S.calendars, i);
+		long id;
+
+		if (num(cal, "id", &id) && id == want)
+			return cal;
+	}
+	return NULL;
+}
+
+static bool
+is_out(const char *who)
+{
+	for (size_t i = 0; i < json_object_array_length(S.inout); i++) {
+		json_object *row = json_object_array_get_idx(S.inout, i);
+		const char *id = ref_str(row, "member", "identifier");
+		time_t back;
+
+		if (id && !strcmp(id, who) && dq_time_parse(dq_get_str(row,
+		    "dateBack"), &back) && back > S.now)
+			return true;
+	}
+	return false;
+}
+
+/* Open tickets by owner, then by status. */
+static json_object *
+count_open(void)
+{
+	json_object *by_owner = json_object_new_object();
+
+	for (size_t i = 0; i < json_object_array_length(S.open); i++) {
+		json_object *row = json_object_array_get_idx(S.open, i), *m, *c;
+		const char *who = ref_str(row, "owner", "identifier");
+		const char *status = ref_str(row, "status", "name");
+
+		if (!who || !status)
+			continue;
+		if (!json_object_object_get_ex(by_owner, who, &m)) {
+			m = json_object_new_object();
+			json_object_object_add(by_owner, who, m);
+		}
+		c = dq_get(m, status);
+		json_object_object_add(m, status, json_object_new_int64(
+		    c ? json_object_get_int64(c) + 1 : 1));
+	}
+	return by_owner;
+}
+
+static void
+emit_member(json_object *row, json_object *open)
+{
+	const char *who = dq_get_str(row, "identifier");
+	const char *first = dq_get_str(row, "firstName");
+	const char *last = dq_get_str(row, "lastName");
+	const char *zone = fetch_zone(ref_str(row, "timeZone", "name"));
+	json_object *cal = calendar_of(row), *mine, *psa, *rec;
+	char *name, buf[DQ_TIMEBUF];
+	long n;
+
+	if (!who || !num(row, "id", &n))
+		return;
+	rec = new_record("member", who);
+	name = dq_asprintf("%s%s%s", first ? first : "", first && last ? " " : "",
+	    last ? last : "");
+	fetch_set_str(rec, "name", *name ? name : who);
+	free(name);
+	json_object_object_add(rec, "teams", teams_of(n));
+	fetch_set_str(rec, "status", is_out(who) ? "OFFLINE" : "ONLINE");
+	json_object_object_add(rec, "archived", json_object_new_boolean(
+	    dq_get_bool(row, "inactiveFlag", false)));
+	json_object_object_add(rec, "open", json_object_object_get_ex(open, who,
+	    &mine) ? json_object_get(mine) : json_object_new_object());
+	if (fetch_time(dq_get_str(row, "hireDate"), buf))
+		fetch_set_str(rec, "created_at", buf);
+	if (zone)
+		fetch_set_str(rec, "tz", zone);
+	if (cal) {
+		json_object_object_add(rec, "hours", calendar_hours(cal));
+		json_object_object_add(rec, "holidays", calendar_holidays(cal));
+	}
+	psa = json_object_new_object();
+	json_object_object_add(psa, "id", json_object_new_int64(n));
+	json_object_object_add(rec, "psa", psa);
+	fetch_add(rec);
+}
+
+/* ConnectWise's type, subtype and item are the ticket's labels. */
+static json_object *
+labels_of(const char *const v[3])
+{
+	json_object *labels = json_object_new_array();
+
+	for (int i = 0; i < 3; i++) {
+		char *l;
+
+		if (!v[i] || !*v[i])
+			continue;
+		l = xstrdup(v[i]);
+		for (char *p = l; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		json_object_array_add(labels, json_object_new_string(l));
+		free(l);
+	}
+	return labels;
+}
+
+static void
+emit_ticket(json_object *row)
+{
+	const char *cls[3] = { ref_str(row, "type", "name"),
+	    ref_str(row, "subType", "name"), ref_str(row, "item", "name") };
+	json_object *info = ref(row, "_info"), *psa, *rec;
+	char buf[DQ_TIMEBUF], *id;
+	long n, team;
+
+	if (!num(row, "id", &n))
+		return;
+	rec = new_record("ticket", (id = id_string(n)));
+	free(id);
+	fetch_set_str(rec, "summary", dq_get_str(row, "summary"));
+	fetch_set_str(rec, "board", ref_str(row, "board", "name"));
+	fetch_set_str(rec, "status", ref_str(row, "status", "name"));
+	fetch_set_str(rec, "company", ref_str(row, "company", "name"));
+	fetch_set_str(rec, "priority", ref_str(row, "priority", "name"));
+	json_object_object_add(rec, "labels", labels_of(cls));
+	fetch_set_str(rec, "type", cls[0]);
+	fetch_set_str(rec, "subtype", cls[1]);
+	fetch_set_str(rec, "item", cls[2]);
+	fetch_set_str(rec, "owner", ref_str(row, "owner", "identifier"));
+	id = ref_num(row, "team", &team) ? id_string(team) : NULL;
+	fetch_set_str(rec, "team", id);
+	free(id);
+	fetch_set_str(rec, "entered_at", fetch_time(dq_get_str(info,
+	    "dateEntered"), buf));
+	fetch_set_str(rec, "updated_at", fetch_time(dq_get_str(info,
+	    "lastUpdated"), buf));
+	psa = json_object_new_object();
+	json_object_object_add(psa, "id", json_object_new_int64(n));
+	add_num(psa, "board", row, "board");
+	add_num(psa, "status", row, "status");
+	add_num(psa, "company", row, "company");
+	add_num(psa, "priority", row, "priority");
+	add_num(psa, "owner", row, "owner");
+	add_num(psa, "team", row, "team");
+	json_object_object_add(rec, "psa", psa);
+	fetch_add(rec);
+}
+
+static void
+emit_history(json_object *row)
+{
+	const char *owner = ref_str(row, "owner", "identifier");
+	json_object *rec, *hours = dq_get(row, "actualHours");
+	char buf[DQ_TIMEBUF], *id;
+	long n;
+
+	/* Nobody to credit: no signal. */
+	if (!owner || !num(row, "id", &n))
+		return;
+	rec = new_record("history", (id = id_string(n)));
+	fetch_set_str(rec, "ticket", id);
+	free(id);
+	fetch_set_str(rec, "owner", owner);
+	fetch_set_str(rec, "board", ref_str(row, "board", "name"));
+	fetch_set_str(rec, "company", ref_str(row, "company", "name"));
+	fetch_set_str(rec, "type", ref_str(row, "type", "name"));
+	fetch_set_str(rec, "subtype", ref_str(row, "subType", "name"));
+	fetch_set_str(rec, "item", ref_str(row, "item", "name"));
+	fetch_set_str(rec, "summary", dq_get_str(row, "summary"));
+	fetch_set_str(rec, "closed_at", fetch_time(dq_get_str(row, "closedDate"),
+	    buf));
+	json_object_object_add(rec, "hours", json_object_get(hours));
+	fetch_add(rec);
+}
+
+static void
+emit_entry(json_object *row)
+{
+	const char *who = ref_str(row, "member", "identifier");
+	const char *type = ref_str(row, "type", "identifier");
+	char start[DQ_TIMEBUF], end[DQ_TIMEBUF], *id;
+	json_object *rec, *psa;
+	long n, object;
+
+	if (!who || !num(row, "id", &n) ||
+	    !fetch_time(dq_get_str(row, "dateStart"), start) ||
+	    !fetch_time(dq_get_str(row, "dateEnd"), end))
+		return;
+	rec = new_record("entry", (id = id_string(n)));
+	free(id);
+	fetch_set_str(rec, "member", who);
+	fetch_set_str(rec, "start", start);
+	fetch_set_str(rec, "end", end);
+	/* Type S is a service or project ticket, objectId its number. */
+	if (type && !strcmp(type, "S") && num(row, "objectId", &object)) {
+		id = id_string(object);
+		fetch_set_str(rec, "ticket", id);
+		free(id);
+	}
+	json_object_object_add(rec, "acknowledged", json_object_new_boolean(
+	    dq_get_bool(row, "acknowledgedFlag", false)));
+	psa = json_object_new_object();
+	json_object_object_add(psa, "id", json_object_new_int64(n));
+	if (type)
+		fetch_set_str(psa, "type", type);
+	json_object_object_add(rec, "psa", psa);
+	fetch_add(rec);
+}
+
+static void
+emit_all(void)
+{
+	json_object *open = count_open();
+
+	for (size_t b = 0; b < S.nb; b++) {
+		emit_board(&S.bv[b]);
+		for (size_t t = 0; t < json_object_array_length(S.bv[b].teams); t++)
+			emit_team(&S.bv[b], json_object_array_get_idx(S.bv[b].teams, t));
+	}
+	for (size_t i = 0; i < json_object_array_length(S.members); i++)
+		emit_member(json_object_array_get_idx(S.members, i), open);
+	for (size_t i = 0; i < json_object_array_length(S.entries); i++)
+		emit_entry(json_object_array_get_idx(S.entries, i));
+	for (size_t i = 0; i < json_object_array_length(S.history); i++)
+		emit_history(json_object_array_get_idx(S.history, i));
+	for (size_t i = 0; i < json_object_array_length(S.tickets); i++)
+		emit_ticket(json_object_array_get_idx(S.tickets, i));
+	json_object_put(open);
+}
+
+/* The journal: open tickets dq assigned, for dq-watch (DESIGN §5, §6). */
+
+static void
+journal_line(const char *line, struct dq_strlist *ids)
+{
+	json_object *j = json_tokener_parse(line), *rec;
+	const char *outcome, *id;
+
+	rec = dq_get(j, "record");
+	outcome = dq_get_str(dq_get(rec, "applied"), "outcome");
+	id = dq_get_str(rec, "id");
+	if (dq_get_bool(j, "commit", false) && outcome && id && numeric(id) &&
+	    !strcmp(dq_get_str(j, "phase") ? dq_get_str(j, "phase") : "",
+	    "outcome") && (!strcmp(outcome, "applied") ||
+	    !strcmp(outcome, "unchanged")) && !dq_strlist_has(ids, id))
+		dq_strlist_add(ids, id);
+	json_object_put(j);
+}
+
+static void
+read_journal(const char *path, struct dq_strlist *ids)
+{
+	FILE *fp = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+
+	if (!fp && errno == ENOENT)
+		return;		/* a missing journal is empty */
+	if (!fp)
+		dq_die(DQ_EXIT_NOINPUT, "%s: %s", path, strerror(errno));
+	while ((n = getline(&line, &cap, fp)) > 0) {
+		lineno++;
+		if (line[n - 1] != '\n') {
+			dq_warnx("%s: line %zu: torn last line skipped", path,
+			    lineno);
+			break;
+		}
+		journal_line(line, ids);
+	}
+	free(line);
+	fclose(fp);
+}
+
+static void
+queue_journal(void)
+{
+	struct dq_strlist ids = { 0 };
+	long *v;
+
+	for (size_t i = 0; i < dq_policy.journals.n; i++)
+		read_journal(dq_policy.journals.v[i], &ids);
+	if (!ids.n)
+		return;
+	v = xcalloc(ids.n, sizeof *v);
+	for (size_t i = 0; i < ids.n; i++)
+		v[i] = strtol(ids.v[i], NULL, 10);
+	list_by_ids("service/tickets", "closedFlag=false", "id", v, ids.n,
+	    TICKET_FIELDS, S.tickets);
+	free(v);
+	dq_strlist_clear(&ids);
+}
+
+static void
+check_ticket_ids(void)
+{
+	for (size_t i = 0; i < dq_policy.tickets.n; i++) {
+		if (numeric(dq_policy.tickets.v[i]))
+			continue;
+		fprintf(stderr, "%s: --ticket: expected a ticket number, not "
+		    "\"%s\"\n", dq_progname, dq_policy.tickets.v[i]);
+		exit(DQ_EXIT_USAGE);
+	}
+}
+
+static void
+free_state(void)
+{
+	json_object *all[] = { S.boards, S.tickets, S.history, S.inout,
+	    S.entries, S.calendars, S.members, S.open, S.other, S.holidays };
+
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		json_object_put(all[i]);
+	for (size_t b = 0; b < S.nb; b++) {
+		json_object_put(S.bv[b].statuses);
+		json_object_put(S.bv[b].teams);
+	}
+	free(S.bv);
+}
+
+void
+fetch_connectwise(void)
+{
+	check_ticket_ids();
+	if (dq_policy.zone_map && *dq_policy.zone_map)
+		fetch_zone_load(dq_policy.zone_map);
+	S.cw = dq_cw_open();
+	S.now = dq_now();
+	S.boards = json_object_new_array();
+	S.tickets = json_object_new_array();
+	S.history = json_object_new_array();
+	S.inout = json_object_new_array();
+	S.entries = json_object_new_array();
+	S.calendars = json_object_new_array();
+	S.members = json_object_new_array();
+	S.open = json_object_new_array();
+	S.holidays = json_object_new_object();
+	queue_start();
+	if (!dq_policy.tickets.n)
+		queue_journal();
+	dq_cw_run(S.cw);
+	dq_cw_close(S.cw);
+	emit_all();
+	free_state();
+}
