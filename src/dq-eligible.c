@@ -135,7 +135,8 @@ judge(json_object *ticket, const char *previous_owner)
 	const char *team, *name = find_pool(ticket, &pool, &team);
 	time_t now = dq_now();
 
-	qsort(pool.v, pool.n, sizeof *pool.v, dq_strcmp_ptr);
+	if (pool.n > 1)
+		qsort(pool.v, pool.n, sizeof *pool.v, dq_strcmp_ptr);
 	for (size_t i = 0; i < pool.n; i++) {
 		const char *why = exclusion(pool.v[i], previous_owner, now);
 		json_object *x;

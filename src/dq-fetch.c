@@ -140,7 +140,8 @@ sort_held(void)
 		h->has_entered = h->ticket && dq_time_parse(
 		    dq_get_str(h->rec, "entered_at"), &h->entered);
 	}
-	qsort(held, nheld, sizeof *held, held_cmp);
+	if (nheld > 1)
+		qsort(held, nheld, sizeof *held, held_cmp);
 }
 
 /* "dq-20261121T141000Z-1a2b3c4d": the same for the same instant, source

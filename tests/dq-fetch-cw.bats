@@ -267,7 +267,7 @@ requests_to() {
 	assert_success
 	assert_equal "$(tickets <<<"$output" | wc -l)" 2522
 	assert_equal "$(tickets <<<"$output" | jq -r .id | sort -u | wc -l)" 2522
-	run bash -c "cw_requests | jq -r 'select(.path | endswith(\"service/tickets\")) | select(.params.conditions == \"closedFlag=false\") | .params.page + \" \" + (.items | tostring)'"
+	run bash -c "cw_requests | jq -r 'select(.path | endswith(\"service/tickets\")) | select(.params.conditions == \"closedFlag=false\") | .params.page + \" \" + (.items | tostring)' | sort"
 	assert_output "$(printf '1 1000\n2 1000\n3 522')"
 	# Pages 2 and 3 overlapped.
 	run bash -c "cw_requests | jq -s '[.[] | select(.params.page == \"2\" or .params.page == \"3\") | select(.params.conditions == \"closedFlag=false\")] | (.[0].end_ms > .[1].start_ms and .[1].end_ms > .[0].start_ms)'"
