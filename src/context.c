@@ -593,3 +593,32 @@ dq_member_history(struct dq_context *ctx, const char *id, struct dq_hist **out)
 	*out = l ? l->v : NULL;
 	return l ? l->n : 0;
 }
+
+struct stage {
+	struct dq_context *ctx;
+	dq_record_fn ticket;
+};
+
+static void
+stage_record(struct dq_input *in, void *arg)
+{
+	struct stage *s = arg;
+
+	if (!strcmp(in->kind, "ticket")) {
+		s->ticket(in, s->ctx);
+		return;
+	}
+	if (!strcmp(in->kind, "run"))
+		dq_clock_observe(in->rec);
+	else
+		dq_context_add(s->ctx, in->kind, in->rec);
+	dq_write_input(in);
+}
+
+void
+dq_stage_stream(int argc, char **argv, struct dq_context *ctx, dq_record_fn ticket)
+{
+	struct stage s = { ctx, ticket };
+
+	dq_stream_files(argc, argv, stage_record, &s);
+}

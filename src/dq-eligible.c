@@ -159,7 +159,7 @@ judge(json_object *ticket, const char *previous_owner)
 }
 
 static void
-ticket(struct dq_input *in)
+ticket(struct dq_input *in, void *arg)
 {
 	json_object *watch = dq_get(in->rec, "watch");
 	bool cleared = dq_get_bool(watch, "clear", false);
@@ -176,20 +176,6 @@ ticket(struct dq_input *in)
 	    cleared ? dq_get_str(watch, "previous_owner") : NULL));
 }
 
-static void
-record(struct dq_input *in, void *arg)
-{
-	if (!strcmp(in->kind, "ticket")) {
-		ticket(in);
-		return;
-	}
-	if (!strcmp(in->kind, "run"))
-		dq_clock_observe(in->rec);
-	else
-		dq_context_add(ctx, in->kind, in->rec);
-	dq_write_input(in);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -197,7 +183,7 @@ main(int argc, char *argv[])
 	    "Marks the tickets that trigger dispatch and who could take each.");
 
 	ctx = dq_context_new();
-	dq_stream_files(argc - first, argv + first, record, NULL);
+	dq_stage_stream(argc - first, argv + first, ctx, ticket);
 	dq_context_free(ctx);
 	return dq_close_stdout(0);
 }

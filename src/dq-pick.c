@@ -327,7 +327,7 @@ default_team(json_object *ticket)
 }
 
 static void
-ticket(struct dq_input *in)
+ticket(struct dq_input *in, void *arg)
 {
 	enum dq_mode mode = dq_policy.mode;
 	struct dq_booking booking;
@@ -358,20 +358,6 @@ ticket(struct dq_input *in)
 	dq_book_ticket(ctx, in->rec, false, &booking);
 }
 
-static void
-record(struct dq_input *in, void *arg)
-{
-	if (!strcmp(in->kind, "ticket")) {
-		ticket(in);
-		return;
-	}
-	if (!strcmp(in->kind, "run"))
-		dq_clock_observe(in->rec);
-	else
-		dq_context_add(ctx, in->kind, in->rec);
-	dq_write_input(in);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -380,7 +366,7 @@ main(int argc, char *argv[])
 
 	config = dq_policy_digest(DQ_PICK, NULL, 0);
 	ctx = dq_context_new();
-	dq_stream_files(argc - first, argv + first, record, NULL);
+	dq_stage_stream(argc - first, argv + first, ctx, ticket);
 	dq_context_free(ctx);
 	return dq_close_stdout(0);
 }

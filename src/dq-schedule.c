@@ -46,7 +46,7 @@ warn_moved(const char *ticket, const struct dq_booking *b)
 }
 
 static void
-ticket(struct dq_input *in)
+ticket(struct dq_input *in, void *arg)
 {
 	const char *id = dq_get_str(in->rec, "id");
 	struct dq_booking b;
@@ -65,20 +65,6 @@ ticket(struct dq_input *in)
 	dq_write_annotated(in, "slot", slot_json(&b));
 }
 
-static void
-record(struct dq_input *in, void *arg)
-{
-	if (!strcmp(in->kind, "ticket")) {
-		ticket(in);
-		return;
-	}
-	if (!strcmp(in->kind, "run"))
-		dq_clock_observe(in->rec);
-	else
-		dq_context_add(ctx, in->kind, in->rec);
-	dq_write_input(in);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -86,7 +72,7 @@ main(int argc, char *argv[])
 	    "Books a calendar slot for each assigned ticket.");
 
 	ctx = dq_context_new();
-	dq_stream_files(argc - first, argv + first, record, NULL);
+	dq_stage_stream(argc - first, argv + first, ctx, ticket);
 	dq_context_free(ctx);
 	return dq_close_stdout(0);
 }

@@ -312,6 +312,11 @@ void dq_context_free(struct dq_context *ctx);
 /* Keeps rec if it is a context record (it takes a reference) and says
  * whether it was; a malformed one stops the program (exit 65). */
 bool dq_context_add(struct dq_context *ctx, const char *kind, json_object *rec);
+/* The stream of a stage that works on tickets: run records set the clock,
+ * context records are kept, both pass through; each ticket goes to ticket
+ * (its arg is ctx), which writes it. */
+void dq_stage_stream(int argc, char **argv, struct dq_context *ctx,
+	dq_record_fn ticket);
 struct dq_member *dq_member_get(struct dq_context *ctx, const char *id);
 struct dq_team *dq_team_get(struct dq_context *ctx, const char *id);
 json_object *dq_board_get(struct dq_context *ctx, const char *name);
