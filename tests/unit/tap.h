@@ -1,5 +1,7 @@
-/* tap.h: just enough TAP for the C unit tests. */
+/* tap.h: just enough TAP for the C unit tests, and the helpers they share
+ * for writing times and working hours briefly. Include after dq.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_n, tap_failed;
@@ -21,3 +23,39 @@ static int tap_n, tap_failed;
 } while (0)
 
 #define done_testing() (printf("1..%d\n", tap_n), tap_failed != 0)
+
+static const char *
+utc(time_t t)
+{
+	static char buf[4][DQ_TIMEBUF];
+	static int i;
+
+	return dq_time_format(t, buf[i++ % 4]);
+}
+
+static time_t
+at(const char *s)
+{
+	time_t t = 0;
+
+	if (!dq_time_parse(s, &t))
+		abort();
+	return t;
+}
+
+static struct dq_hours
+hours(const char *hours_json, const char *holidays_json)
+{
+	json_object *h = hours_json ? json_tokener_parse(hours_json) : NULL;
+	json_object *d = holidays_json ? json_tokener_parse(holidays_json) : NULL;
+	struct dq_hours out;
+	char err[256];
+
+	if (!dq_hours_parse(h, d, &out, err, sizeof err)) {
+		printf("# %s\n", err);
+		abort();
+	}
+	json_object_put(h);
+	json_object_put(d);
+	return out;
+}

@@ -7,42 +7,6 @@
 #include "dq.h"
 #include "tap.h"
 
-static const char *
-utc(time_t t)
-{
-	static char buf[4][DQ_TIMEBUF];
-	static int i;
-
-	return dq_time_format(t, buf[i++ % 4]);
-}
-
-static time_t
-at(const char *s)
-{
-	time_t t = 0;
-
-	if (!dq_time_parse(s, &t))
-		abort();
-	return t;
-}
-
-static struct dq_hours
-hours(const char *hours_json, const char *holidays_json)
-{
-	json_object *h = hours_json ? json_tokener_parse(hours_json) : NULL;
-	json_object *d = holidays_json ? json_tokener_parse(holidays_json) : NULL;
-	struct dq_hours out;
-	char err[256];
-
-	if (!dq_hours_parse(h, d, &out, err, sizeof err)) {
-		printf("# %s\n", err);
-		abort();
-	}
-	json_object_put(h);
-	json_object_put(d);
-	return out;
-}
-
 /* The defaults of DESIGN §8, at now. */
 static void
 reset(const char *now)
