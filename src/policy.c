@@ -27,7 +27,12 @@ struct dq_policy dq_policy = {
 	.history_half_life_days = 90,
 };
 
-enum opt_type { OPT_BOOL, OPT_INT, OPT_LIST, OPT_TIME, OPT_MODE, OPT_SPECIAL };
+/* OPT_PATH names a file whose content the program reads and hashes into
+ * the config digest itself; OPT_ZONE is an IANA zone name. */
+enum opt_type {
+	OPT_BOOL, OPT_INT, OPT_LIST, OPT_TIME, OPT_MODE, OPT_PATH, OPT_ZONE,
+	OPT_SPECIAL
+};
 
 #define ALL (DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE | DQ_PICK | DQ_SCHEDULE | DQ_APPLY)
 
@@ -81,6 +86,9 @@ static const struct opt opts[] = {
 	  "capability-match, least-active or earliest-slot (default round-robin)" },
 	{ "now", 'n', OPT_TIME, ALL, &dq_policy.now, 0, 0, "TIME",
 	  "act as if it were TIME (RFC 3339; also DQ_NOW)" },
+	{ "pods", 0, OPT_PATH, DQ_ELIGIBLE | DQ_PICK | DQ_SCHEDULE,
+	  &dq_policy.pods_file, 0, 0, "FILE",
+	  "the pods CSV: pod members, customers and hours (dq-pods(5))" },
 	{ "policy", 'p', OPT_SPECIAL, ALL, NULL, 0, 0, "FILE",
 	  "read options from FILE (also DQ_POLICY)" },
 	{ "quiet", 'q', OPT_BOOL, ALL, &dq_policy.quiet, 0, 0, NULL,
@@ -88,6 +96,10 @@ static const struct opt opts[] = {
 	{ "round-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.round_minutes, 1, 60, "N",
 	  "start slots on multiples of N minutes (default 5)" },
+	{ "rules", 0, OPT_PATH, DQ_PICK, &dq_policy.rules_file, 0, 0, "FILE",
+	  "apply the SOP rules in FILE before the mode (dq-rules(5))" },
+	{ "rules-tz", 0, OPT_ZONE, DQ_PICK, &dq_policy.rules_tz, 0, 0, "ZONE",
+	  "read the rules' hour and weekday in ZONE (default UTC)" },
 	{ "slot-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.slot_minutes, 1, 480, "N",
 	  "book N minutes a ticket (default 30, at most 480)" },
@@ -207,6 +219,17 @@ apply(const struct opt *o, const char *val, bool negated)
 			snprintf(msg, sizeof msg, "--mode: unknown mode \"%s\"", val);
 			return msg;
 		}
+		return NULL;
+	case OPT_ZONE:
+		if (!dq_zone_valid(val)) {
+			snprintf(msg, sizeof msg, "--%s: unknown time zone \"%s\"",
+			    o->name, val);
+			return msg;
+		}
+		/* FALLTHROUGH */
+	case OPT_PATH:
+		free(*(char **)o->value);
+		*(char **)o->value = xstrdup(val);
 		return NULL;
 	case OPT_SPECIAL:
 		break;
@@ -500,6 +523,11 @@ dq_policy_digest(unsigned prog, const char *extra, size_t extralen)
 			break;
 		case OPT_MODE:
 			digest_line(&c, o->name, dq_mode_slug(*(enum dq_mode *)o->value));
+			break;
+		case OPT_ZONE:
+			/* Only when set, so a run without it keeps its digest. */
+			if (*(char **)o->value)
+				digest_line(&c, o->name, *(char **)o->value);
 			break;
 		default:
 			break;
