@@ -467,8 +467,10 @@ feed(struct reader *r, struct csv_parser *csv, const char *buf, size_t len)
 	}
 	if (!r->failed && csv_fini(csv, on_field, on_record, r) != 0)
 		fail(r, "malformed CSV: %s", csv_strerror(csv_error(csv)));
-	if (!r->failed && !r->header_done)
+	if (!r->failed && !r->header_done) {
+		r->line = r->line ? r->line : 1;	/* an empty file */
 		fail(r, "no header line (pod,member,company,hours,tz)");
+	}
 }
 
 struct dq_pods *
