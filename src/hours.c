@@ -287,7 +287,8 @@ spans(const struct dq_hours *h, const char *zone, time_t from, time_t to,
 		if (sp.start < sp.end)
 			s.v[kept++] = sp;
 	}
-	qsort(s.v, kept, sizeof *s.v, span_cmp);
+	if (kept > 1)	/* v is NULL when no day had a stretch */
+		qsort(s.v, kept, sizeof *s.v, span_cmp);
 	s.n = 0;
 	for (size_t i = 0; i < kept; i++) {
 		if (s.n > 0 && s.v[i].start <= s.v[s.n - 1].end) {
