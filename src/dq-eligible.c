@@ -198,7 +198,8 @@ judge(json_object *ticket, const char *previous_owner)
 	time_t now = dq_now();
 	char pod_pool[512];
 
-	qsort(pool.v, pool.n, sizeof *pool.v, dq_strcmp_ptr);
+	if (pool.n > 1)		/* v is NULL when the pool is empty */
+		qsort(pool.v, pool.n, sizeof *pool.v, dq_strcmp_ptr);
 	if (pod && judge_pod(pod, &pool, previous_owner, cands, excluded) > 0) {
 		snprintf(pod_pool, sizeof pod_pool, "pod:%s", pod);
 		name = pod_pool;

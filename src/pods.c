@@ -604,8 +604,9 @@ dq_pods_resolve(struct dq_pods *p, struct dq_context *ctx, bool report)
 		resolve_member(p, &p->member[i], all, n, report);
 	free(all);
 	for (size_t i = 0; i < p->npod; i++)
-		qsort(p->pod[i].members.v, p->pod[i].members.n,
-		    sizeof *p->pod[i].members.v, dq_strcmp_ptr);
+		if (p->pod[i].members.n > 1)	/* v is NULL when empty */
+			qsort(p->pod[i].members.v, p->pod[i].members.n,
+			    sizeof *p->pod[i].members.v, dq_strcmp_ptr);
 	if (!dq_companies_known(ctx))
 		return;	/* nothing to check the names against */
 	for (size_t i = 0; i < p->ncompany; i++) {

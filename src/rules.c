@@ -389,6 +389,113 @@ parse_weekday(struct parser *ps, const struct dq_word *w, int *out)
 	    "wed, thu, fri, sat or sun), not \"%s\"", w->s);
 }
 
+/* glibc's regcomp copies a repeated part once per repetition, reads
+ * groups recursively, and takes time and memory quadratic in the copies of
+ * an optional part, so a short pattern like "a++++++++++++++++++++" or
+ * "a{0,20000}" would take gigabytes. These bound what a rules file may ask
+ * of it; 255 is the largest count POSIX promises (_POSIX2_RE_DUP_MAX). */
+#define RE_MAX_NODES 2000
+#define RE_MAX_DEPTH 32
+#define RE_MAX_COUNT 255
+
+/* The "]" that ends the bracket expression at p, or the last byte. */
+static const char *
+bracket_end(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p && *p != ']') {
+		if (*p == '[' && (p[1] == ':' || p[1] == '=' || p[1] == '.')) {
+			const char *q = strchr(p + 2, p[1]);
+
+			while (q && q[1] != ']')
+				q = strchr(q + 1, p[1]);
+			p = q ? q + 2 : p + strlen(p);
+		} else {
+			p++;
+		}
+	}
+	return *p ? p : p - 1;
+}
+
+/* The count of an interval "{m}", "{m,}" or "{m,n}" at p, or -1. */
+static long
+interval(const char **p)
+{
+	char *end;
+	long m, n;
+
+	if (!isdigit((unsigned char)(*p)[1]))
+		return -1;
+	m = n = strtol(*p + 1, &end, 10);
+	if (*end == ',') {
+		end++;
+		n = isdigit((unsigned char)*end) ? strtol(end, &end, 10) : m;
+	}
+	if (*end != '}')
+		return -1;
+	*p = end;
+	/* Past RE_MAX_COUNT every count is too large alike. */
+	n = n > m ? n : m;
+	return n > RE_MAX_COUNT ? RE_MAX_COUNT + 1 : n;
+}
+
+/* Why regcomp should not be given re, or NULL. An estimate of the copies
+ * it would make; and a repetition right after another, which POSIX
+ * leaves undefined, is refused outright. */
+static const char *
+regex_cost(const char *re)
+{
+	unsigned long size[RE_MAX_DEPTH + 1] = { 0 }, last = 0, times;
+	int depth = 0;
+	bool repeated = false;
+
+	for (const char *p = re; *p; p++) {
+		long n = 0;
+
+		times = 0;
+		if (*p == '*' || *p == '+' || *p == '?' ||
+		    (*p == '{' && (n = interval(&p)) >= 0)) {
+			if (repeated)
+				return "a repetition may not follow another";
+			if (n > RE_MAX_COUNT)
+				return "a count above 255";
+			times = *p == '}' ? (unsigned long)n : 1;
+			repeated = true;
+		} else if (*p == '(') {
+			if (depth == RE_MAX_DEPTH)
+				return "groups nest too deeply";
+			size[++depth] = 0;
+			repeated = false;
+			continue;
+		} else if (*p == '|') {
+			repeated = false;
+			continue;
+		} else {
+			if (*p == ')' && depth > 0) {
+				last = size[depth--] + 1;
+			} else {
+				if (*p == '[')
+					p = bracket_end(p);
+				else if (*p == '\\' && p[1])
+					p++;
+				last = 1;
+			}
+			size[depth] += last;
+			repeated = false;
+		}
+		if (times && last > RE_MAX_NODES / times)
+			return "too large";
+		size[depth] += last * times;
+		if (size[depth] > RE_MAX_NODES)
+			return "too large";
+	}
+	return NULL;
+}
+
 /* Turns the values into what evaluation compares: numbers for hour and
  * weekday, a compiled expression for ~ and ~*. */
 static bool
@@ -405,10 +512,14 @@ prepare_values(struct parser *ps, struct dq_cond *c)
 	if (c->op == OP_MATCH || c->op == OP_IMATCH) {
 		int flags = REG_EXTENDED | REG_NOSUB |
 		    (c->op == OP_IMATCH ? REG_ICASE : 0);
-		int rc = regcomp(&c->re, c->vals[0].s, flags);
+		const char *why = regex_cost(c->vals[0].s);
 		char msg[256];
+		int rc;
 
-		if (rc != 0) {
+		if (why)
+			return error_at(ps, c->vals[0].line, c->vals[0].col,
+			    "bad regular expression \"%s\": %s", c->vals[0].s, why);
+		if ((rc = regcomp(&c->re, c->vals[0].s, flags)) != 0) {
 			regerror(rc, &c->re, msg, sizeof msg);
 			return error_at(ps, c->vals[0].line, c->vals[0].col,
 			    "bad regular expression \"%s\": %s", c->vals[0].s, msg);
