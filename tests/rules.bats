@@ -486,6 +486,27 @@ check() {
 	assert_equal "$stderr" "dq-pick: $RULES:3:17: bad regular expression \"legal (hold\": Unmatched ( or \\("
 }
 
+@test "expressions that would exhaust regcomp are refused" {
+	local cases=(
+		'a++|a repetition may not follow another'
+		'x+?|a repetition may not follow another'
+		'x{2}*|a repetition may not follow another'
+		'.{0,256}|a count above 255'
+		'((a{20}){20}){20}|too large'
+		'((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))|groups nest too deeply'
+	)
+	local c
+	for c in "${cases[@]}"; do
+		printf 'x: summary ~ "%s" => hold y\n' "${c%%|*}" > "$RULES"
+		run --separate-stderr check
+		assert_failure 78
+		assert_equal "$stderr" "dq-pick: $RULES:1:14: bad regular expression \"${c%%|*}\": ${c#*|}"
+	done
+	printf 'x: summary ~ "%s" => hold y\n' '(a|b)*c{2,5}[]+]?.{0,255}\++' > "$RULES"
+	run check
+	assert_success
+}
+
 @test "nesting deeper than 64 is refused, not a crash" {
 	printf 'deep: %s board = X %s => hold y\n' "$(printf '(%.0s' {1..70})" \
 	    "$(printf ')%.0s' {1..70})" > "$RULES"
