@@ -120,6 +120,18 @@ keep(struct parser *ps, char c)
 	ps->text[ps->textlen] = '\0';
 }
 
+/* Empties the token's text, allocating it the first time. */
+static void
+clear_text(struct parser *ps)
+{
+	if (!ps->text) {
+		ps->textcap = 64;
+		ps->text = xmalloc(ps->textcap);
+	}
+	ps->textlen = 0;
+	ps->text[0] = '\0';
+}
+
 static bool
 word_char(unsigned char c)
 {
@@ -203,9 +215,7 @@ next(struct parser *ps)
 	skip_blanks(ps);
 	ps->tline = ps->line;
 	ps->tcol = ps->col;
-	ps->textlen = 0;
-	keep(ps, '\0');	/* makes text an empty string */
-	ps->textlen = 0;
+	clear_text(ps);
 	if (ps->p == ps->end) {
 		ps->tok = T_EOF;
 	} else if (*ps->p == '"') {
