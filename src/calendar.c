@@ -114,7 +114,7 @@ dq_calendar_forget_hours(struct dq_calendar *cal)
 	free(cal->work);
 	cal->work = NULL;
 	cal->nwork = 0;
-	cal->hours = NULL;
+	cal->have_work = false;
 	cal->zone = NULL;
 }
 
@@ -122,6 +122,19 @@ static time_t
 horizon_end(time_t now)
 {
 	return now + (time_t)dq_policy.horizon_hours * 3600;
+}
+
+static bool
+same_hours(const struct dq_hours *a, const struct dq_hours *b)
+{
+	if (a->always != b->always || a->nholiday != b->nholiday ||
+	    a->holiday != b->holiday)
+		return false;
+	for (int d = 0; d < 7; d++)
+		if (a->nstretch[d] != b->nstretch[d] || memcmp(a->stretch[d],
+		    b->stretch[d], (size_t)a->nstretch[d] * sizeof *a->stretch[d]))
+			return false;
+	return true;
 }
 
 /* The working spans from now to the last moment a slot can end, read
@@ -132,11 +145,13 @@ read_work(struct dq_calendar *cal, const struct dq_hours *h, const char *zone)
 	time_t now = dq_now();
 	time_t to = horizon_end(now) + (time_t)dq_policy.slot_minutes * 60;
 
-	if (cal->hours == h && cal->zone == zone && cal->from == now)
+	if (cal->have_work && cal->zone == zone && cal->from == now &&
+	    same_hours(&cal->hours, h))
 		return;
 	free(cal->work);
 	cal->nwork = dq_hours_spans(h, zone, now, to, &cal->work);
-	cal->hours = h;
+	cal->have_work = true;
+	cal->hours = *h;
 	cal->zone = zone;
 	cal->from = now;
 	/* A zone changes its offset at most once in a day or so: equal
@@ -334,28 +349,31 @@ keep_slot(struct dq_context *ctx, json_object *ticket)
 }
 
 bool
-dq_book_ticket(struct dq_context *ctx, json_object *ticket, bool backfill,
-    struct dq_booking *out)
+dq_book_ticket(struct dq_context *ctx, const struct dq_pods *pods,
+    json_object *ticket, bool backfill, struct dq_booking *out)
 {
 	struct dq_member *m;
 	struct dq_calendar *cal;
+	struct dq_hours hours;
+	const char *zone;
 
 	memset(out, 0, sizeof *out);
 	if (keep_slot(ctx, ticket) ||
 	    !(out->member = slot_member(ctx, ticket, backfill)))
 		return false;
-	if (!(m = dq_member_get(ctx, out->member)) || !m->tz_known)
+	if (!(m = dq_member_get(ctx, out->member)) ||
+	    !dq_pods_hours(pods, m, &hours, &zone))
 		return true;
 	cal = dq_member_calendar(ctx, m->id);
 	out->has_wanted = chosen_start(dq_get(ticket, "dispatch"), m->id,
 	    &out->wanted);
 	if (out->has_wanted) {
-		out->found = dq_calendar_slot(cal, &m->hours, m->tz, out->wanted,
+		out->found = dq_calendar_slot(cal, &hours, zone, out->wanted,
 		    &out->slot) && out->slot.start == out->wanted;
 		out->moved = !out->found;
 	}
 	if (!out->found)
-		out->found = dq_calendar_slot(cal, &m->hours, m->tz, 0, &out->slot);
+		out->found = dq_calendar_slot(cal, &hours, zone, 0, &out->slot);
 	if (out->found)
 		dq_calendar_book(cal, out->slot);
 	return true;

@@ -15,6 +15,7 @@ struct dq_context {
 	struct lh_table *members;	/* id -> struct dq_member */
 	struct lh_table *teams;		/* id -> struct dq_team */
 	struct lh_table *boards;	/* name -> board record */
+	struct lh_table *companies;	/* id -> company record */
 	struct lh_table *history;	/* ticket -> history record */
 	struct lh_table *by_owner;	/* owner -> struct history_list */
 	struct lh_table *closed;	/* status name closed on some board */
@@ -119,6 +120,7 @@ dq_context_new(void)
 	ctx->members = lh_kchar_table_new(64, free_member);
 	ctx->teams = lh_kchar_table_new(16, free_team);
 	ctx->boards = lh_kchar_table_new(16, free_key_record);
+	ctx->companies = lh_kchar_table_new(64, free_key_record);
 	ctx->history = lh_kchar_table_new(64, free_key_record);
 	ctx->by_owner = lh_kchar_table_new(64, free_history_list);
 	ctx->closed = lh_kchar_table_new(16, free_key);
@@ -134,6 +136,7 @@ dq_context_free(struct dq_context *ctx)
 	lh_table_free(ctx->members);
 	lh_table_free(ctx->teams);
 	lh_table_free(ctx->boards);
+	lh_table_free(ctx->companies);
 	lh_table_free(ctx->history);
 	lh_table_free(ctx->by_owner);
 	lh_table_free(ctx->closed);
@@ -275,6 +278,17 @@ add_board(struct dq_context *ctx, json_object *rec)
 }
 
 static void
+add_company(struct dq_context *ctx, json_object *rec)
+{
+	const char *id = need_id(rec, "company", "id");
+
+	if (dq_get(rec, "name") && !dq_get_str(rec, "name"))
+		dq_die_data("company %s: \"name\" must be a string", id);
+	lh_table_delete(ctx->companies, id);
+	lh_table_insert(ctx->companies, xstrdup(id), json_object_get(rec));
+}
+
+static void
 add_history(struct dq_context *ctx, json_object *rec)
 {
 	const char *ticket = need_id(rec, "history", "ticket");
@@ -354,6 +368,8 @@ dq_context_add(struct dq_context *ctx, const char *kind, json_object *rec)
 		add_history(ctx, rec);
 	else if (!strcmp(kind, "entry"))
 		add_entry(ctx, rec);
+	else if (!strcmp(kind, "company"))
+		add_company(ctx, rec);
 	else
 		return false;
 	return true;
@@ -396,6 +412,49 @@ dq_ticket_has_entry(struct dq_context *ctx, const char *ticket)
 }
 
 static int
+member_cmp(const void *a, const void *b)
+{
+	const struct dq_member *x = *(struct dq_member *const *)a;
+	const struct dq_member *y = *(struct dq_member *const *)b;
+
+	return strcmp(x->id, y->id);
+}
+
+size_t
+dq_member_list(struct dq_context *ctx, struct dq_member ***out)
+{
+	struct dq_member **v = xcalloc((size_t)ctx->members->count + 1, sizeof *v);
+	struct lh_entry *e;
+	size_t n = 0;
+
+	lh_foreach(ctx->members, e)
+		v[n++] = lh_entry_v(e);
+	qsort(v, n, sizeof *v, member_cmp);
+	*out = v;
+	return n;
+}
+
+bool
+dq_companies_known(struct dq_context *ctx)
+{
+	return ctx->companies->count > 0;
+}
+
+bool
+dq_company_named(struct dq_context *ctx, const char *name)
+{
+	struct lh_entry *e;
+
+	lh_foreach(ctx->companies, e) {
+		const char *n = dq_get_str(lh_entry_v(e), "name");
+
+		if (n && !strcmp(n, name))
+			return true;
+	}
+	return false;
+}
+
+static int
 team_cmp(const void *a, const void *b)
 {
 	const struct dq_team *x = *(struct dq_team *const *)a;
@@ -419,6 +478,19 @@ sort_teams(struct dq_context *ctx)
 	qsort(ctx->team_order, n, sizeof *ctx->team_order, team_cmp);
 	ctx->nteams = n;
 	ctx->teams_dirty = false;
+}
+
+struct dq_team *
+dq_team_find(struct dq_context *ctx, const char *id_or_name)
+{
+	struct dq_team *t = dq_team_get(ctx, id_or_name);
+
+	sort_teams(ctx);
+	for (size_t i = 0; !t && i < ctx->nteams; i++)
+		if (ctx->team_order[i]->name &&
+		    !strcmp(ctx->team_order[i]->name, id_or_name))
+			t = ctx->team_order[i];
+	return t;
 }
 
 static bool

@@ -7,6 +7,7 @@
 #include "dq.h"
 
 static struct dq_context *ctx;
+static struct dq_pods *pods;
 
 static json_object *
 skipped(const char *reason)
@@ -118,11 +119,71 @@ exclusion(const char *id, const char *previous_owner, time_t now)
 		return why;
 	}
 	if (dq_policy.working_now) {
-		if (!m->tz_known)
+		struct dq_hours hours;
+		const char *zone;
+
+		if (!dq_pods_hours(pods, m, &hours, &zone))
 			return "unknown-tz";
-		return dq_hours_absence(&m->hours, m->tz, now);
+		return dq_hours_absence(&hours, zone, now);
 	}
 	return NULL;
+}
+
+/* Adds id to the candidates, or to excluded with why; returns 1 for a
+ * candidate. */
+static size_t
+add_judged(const char *id, const char *why, json_object *cands,
+    json_object *excluded)
+{
+	json_object *x;
+
+	if (!why) {
+		json_object_array_add(cands, json_object_new_string(id));
+		return 1;
+	}
+	x = json_object_new_object();
+	json_object_object_add(x, "id", json_object_new_string(id));
+	json_object_object_add(x, "why", json_object_new_string(why));
+	json_object_array_add(excluded, x);
+	return 0;
+}
+
+/* The members of a pod serving the ticket's company, judged like any
+ * pool; the PSA's teams win, so a pod member outside the board's pool is
+ * excluded as not-in-team. Returns how many are candidates. */
+static size_t
+judge_pod(const char *pod, const struct dq_strlist *pool,
+    const char *previous_owner, json_object *cands, json_object *excluded)
+{
+	const struct dq_strlist *members = dq_pods_members(pods, pod);
+	time_t now = dq_now();
+	size_t n = 0;
+
+	for (size_t i = 0; i < members->n; i++) {
+		const char *id = members->v[i];
+
+		n += add_judged(id, dq_strlist_has(pool, id) ?
+		    exclusion(id, previous_owner, now) : "not-in-team",
+		    cands, excluded);
+	}
+	return n;
+}
+
+/* When the pod leaves nobody, its not-in-team entries stay, to explain
+ * the fallback; the rest will be judged again as part of the pool. */
+static json_object *
+keep_not_in_team(json_object *excluded)
+{
+	json_object *kept = json_object_new_array();
+
+	for (size_t i = 0; i < json_object_array_length(excluded); i++) {
+		json_object *x = json_object_array_get_idx(excluded, i);
+
+		if (!strcmp(dq_get_str(x, "why"), "not-in-team"))
+			json_object_array_add(kept, json_object_get(x));
+	}
+	json_object_put(excluded);
+	return kept;
 }
 
 static json_object *
@@ -133,22 +194,23 @@ judge(json_object *ticket, const char *previous_owner)
 	json_object *cands = json_object_new_array();
 	json_object *excluded = json_object_new_array();
 	const char *team, *name = find_pool(ticket, &pool, &team);
+	const char *pod = dq_pods_of_company(pods, dq_get_str(ticket, "company"));
 	time_t now = dq_now();
+	char pod_pool[512];
 
-	if (pool.n > 1)
+	if (pool.n > 1)		/* v is NULL when the pool is empty */
 		qsort(pool.v, pool.n, sizeof *pool.v, dq_strcmp_ptr);
-	for (size_t i = 0; i < pool.n; i++) {
-		const char *why = exclusion(pool.v[i], previous_owner, now);
-		json_object *x;
-
-		if (!why) {
-			json_object_array_add(cands, json_object_new_string(pool.v[i]));
-			continue;
+	if (pod && judge_pod(pod, &pool, previous_owner, cands, excluded) > 0) {
+		snprintf(pod_pool, sizeof pod_pool, "pod:%s", pod);
+		name = pod_pool;
+	} else {
+		if (pod) {
+			excluded = keep_not_in_team(excluded);
+			name = "pod-fallback";
 		}
-		x = json_object_new_object();
-		json_object_object_add(x, "id", json_object_new_string(pool.v[i]));
-		json_object_object_add(x, "why", json_object_new_string(why));
-		json_object_array_add(excluded, x);
+		for (size_t i = 0; i < pool.n; i++)
+			add_judged(pool.v[i], exclusion(pool.v[i], previous_owner,
+			    now), cands, excluded);
 	}
 	json_object_object_add(e, "team", team ? json_object_new_string(team) : NULL);
 	json_object_object_add(e, "pool", json_object_new_string(name));
@@ -167,6 +229,8 @@ ticket(struct dq_input *in, void *arg)
 
 	if (!dq_get_str(in->rec, "id") || !*dq_get_str(in->rec, "id"))
 		dq_die_data("ticket: \"id\" must be a non-empty string");
+	if (pods)	/* the context has arrived: match the file's names */
+		dq_pods_resolve(pods, ctx, true);
 	if ((reason = skip_reason(in->rec, cleared))) {
 		if (!dq_policy.drop)
 			dq_write_annotated(in, "dispatch", skipped(reason));
@@ -182,8 +246,11 @@ main(int argc, char *argv[])
 	int first = dq_policy_load(argc, argv, DQ_ELIGIBLE, "[options] [file ...]",
 	    "Marks the tickets that trigger dispatch and who could take each.");
 
+	if (dq_policy.pods_file)
+		pods = dq_pods_load(dq_policy.pods_file);
 	ctx = dq_context_new();
 	dq_stage_stream(argc - first, argv + first, ctx, ticket);
 	dq_context_free(ctx);
+	dq_pods_free(pods);
 	return dq_close_stdout(0);
 }

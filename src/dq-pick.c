@@ -10,6 +10,9 @@
 
 static struct dq_context *ctx;
 static const char *config;
+static struct dq_rules *rules;
+static struct dq_pods *pods;
+static bool seen_ticket;
 
 struct cand {
 	struct dq_member *m;
@@ -244,18 +247,88 @@ static const char *
 find_slot(struct cand *c)
 {
 	struct dq_calendar *cal;
+	struct dq_hours hours;
+	const char *zone;
 
-	if (!c->m->tz_known)
+	if (!dq_pods_hours(pods, c->m, &hours, &zone))
 		return "unknown-tz";
 	cal = dq_member_calendar(ctx, c->m->id);
-	if (!dq_calendar_slot(cal, &c->m->hours, c->m->tz, 0, &c->slot))
+	if (!dq_calendar_slot(cal, &hours, zone, 0, &c->slot))
 		return "no-slot";
-	c->density = dq_calendar_density(cal, &c->m->hours, c->m->tz);
+	c->density = dq_calendar_density(cal, &hours, zone);
 	return NULL;
 }
 
+/* Capacity again, with what this run has handed out: whether m is full,
+ * with why; *active gets m's active count. */
+static bool
+at_capacity(struct dq_member *m, long *active, char *why, size_t whylen)
+{
+	long limit = dq_member_limit(m);
+
+	*active = dq_member_active(ctx, m, &dq_policy.inactive_statuses);
+	if (limit > 0 && *active >= limit) {
+		snprintf(why, whylen, "at-capacity:%ld/%ld", *active, limit);
+		return true;
+	}
+	return false;
+}
+
+/* Whether an exclude or prefer rule keeps m among the candidates. */
+static bool
+rule_keeps(const struct dq_rule *r, const struct dq_member *m)
+{
+	const struct dq_strlist *members;
+
+	switch (r->action) {
+	case DQ_EXCLUDE:
+		for (size_t i = 0; i < r->nargs; i++)
+			if (!strcmp(r->args[i].s, m->id))
+				return false;
+		return true;
+	case DQ_PREFER_POD:
+		members = dq_pods_members(pods, r->args[0].s);
+		return members && dq_strlist_has(members, m->id);
+	case DQ_PREFER_CAPABILITY:
+		return has_capability(m, r->args[0].s);
+	default:
+		return true;
+	}
+}
+
+/* Narrows the candidates by the ticket's rule, listing whom it removes
+ * in excluded. A prefer that would leave nobody narrows nothing and sets
+ * *missed: the mode then picks among all. Returns the new count. */
+static size_t
+narrow(const struct dq_rule *r, struct cand *c, size_t n,
+    json_object *excluded, bool *missed)
+{
+	size_t kept = 0, k = 0;
+	char why[256];
+
+	if (!r || (r->action != DQ_EXCLUDE && r->action != DQ_PREFER_POD &&
+	    r->action != DQ_PREFER_CAPABILITY))
+		return n;
+	for (size_t i = 0; i < n; i++)
+		kept += rule_keeps(r, c[i].m);
+	if (kept == 0 && r->action != DQ_EXCLUDE) {
+		*missed = true;
+		return n;
+	}
+	snprintf(why, sizeof why, "rule:%s:%s", r->id,
+	    r->action == DQ_EXCLUDE ? "exclude" : "prefer");
+	for (size_t i = 0; i < n; i++) {
+		if (rule_keeps(r, c[i].m))
+			c[k++] = c[i];
+		else
+			json_object_array_add(excluded, excluded_json(c[i].m->id, why));
+	}
+	return k;
+}
+
 static json_object *
-pick(json_object *ticket, enum dq_mode mode)
+pick(json_object *ticket, enum dq_mode mode, const struct dq_rule *rule,
+    bool *missed)
 {
 	json_object *eligible = dq_get(ticket, "eligible");
 	json_object *ids = dq_get(eligible, "candidates");
@@ -272,7 +345,7 @@ pick(json_object *ticket, enum dq_mode mode)
 	for (size_t i = 0; i < json_object_array_length(ids); i++) {
 		const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
 		struct dq_member *m = dq_member_get(ctx, id);
-		long limit, active;
+		long active;
 		char why[64];
 		const char *no_slot;
 
@@ -280,11 +353,7 @@ pick(json_object *ticket, enum dq_mode mode)
 			json_object_array_add(excluded, excluded_json(id, "unknown-member"));
 			continue;
 		}
-		/* Capacity again, with what this run has handed out. */
-		limit = dq_member_limit(m);
-		active = dq_member_active(ctx, m, &dq_policy.inactive_statuses);
-		if (limit > 0 && active >= limit) {
-			snprintf(why, sizeof why, "at-capacity:%ld/%ld", active, limit);
+		if (at_capacity(m, &active, why, sizeof why)) {
 			json_object_array_add(excluded, excluded_json(id, why));
 			continue;
 		}
@@ -296,6 +365,7 @@ pick(json_object *ticket, enum dq_mode mode)
 		}
 		n++;
 	}
+	n = narrow(rule, c, n, excluded, missed);
 	if (n == 0) {
 		free(c);
 		return decision(mode, "unassigned", NULL, excluded, NULL, team,
@@ -326,11 +396,124 @@ default_team(json_object *ticket)
 	    "default-team");
 }
 
+static json_object *
+by_mode(json_object *ticket, enum dq_mode mode, const struct dq_rule *rule,
+    bool *missed)
+{
+	switch (mode) {
+	case DQ_MODE_MANUAL:
+		return decision(mode, "manual", NULL, NULL, NULL,
+		    dq_get_str(dq_get(ticket, "eligible"), "team"), "manual");
+	case DQ_MODE_DEFAULT_TEAM:
+		return default_team(ticket);
+	default:
+		return pick(ticket, mode, rule, missed);
+	}
+}
+
+/* An assign rule's member, when dq-eligible found them eligible and this
+ * run has not filled them up; else NULL, and the mode decides. */
+static json_object *
+rule_assign(json_object *ticket, const struct dq_rule *r, enum dq_mode mode,
+    const char *reason)
+{
+	json_object *eligible = dq_get(ticket, "eligible");
+	json_object *ids = dq_get(eligible, "candidates"), *candidates;
+	struct dq_member *m = dq_member_get(ctx, r->args[0].s);
+	const char *team = dq_get_str(eligible, "team");
+	bool listed = false;
+	long active;
+	char why[64];
+
+	for (size_t i = 0; json_object_is_type(ids, json_type_array) &&
+	    i < json_object_array_length(ids); i++)
+		listed = listed || !strcmp(r->args[0].s,
+		    json_object_get_string(json_object_array_get_idx(ids, i)));
+	if (!listed || !m || at_capacity(m, &active, why, sizeof why))
+		return NULL;
+	candidates = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(ids); i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "id",
+		    json_object_get(json_object_array_get_idx(ids, i)));
+		json_object_array_add(candidates, o);
+	}
+	if (!team)
+		team = member_team(m, dq_get_str(ticket, "board"));
+	dq_member_dispatched(ctx, m);
+	return decision(mode, "assigned", candidates, NULL, m->id, team, reason);
+}
+
+/* A team rule's team, by id or else by name, among the teams of the
+ * ticket's board; NULL when it does not serve the board. */
+static json_object *
+rule_team(json_object *ticket, const struct dq_rule *r, enum dq_mode mode,
+    const char *reason)
+{
+	struct dq_team **teams, *t = NULL;
+	size_t n = dq_board_teams(ctx, dq_get_str(ticket, "board"), &teams);
+
+	for (size_t i = 0; i < n && !t; i++)
+		if (!strcmp(teams[i]->id, r->args[0].s))
+			t = teams[i];
+	for (size_t i = 0; i < n && !t; i++)
+		if (teams[i]->name && !strcmp(teams[i]->name, r->args[0].s))
+			t = teams[i];
+	free(teams);
+	return t ? decision(mode, "team", NULL, NULL, NULL, t->id, reason) : NULL;
+}
+
+/* The decision of an assign, team or hold rule; NULL for the other
+ * actions, and when the rule's target cannot take the ticket. */
+static json_object *
+by_rule(json_object *ticket, const struct dq_rule *r, enum dq_mode mode)
+{
+	static const char *const verbs[] = {
+		[DQ_ASSIGN] = "assign", [DQ_TEAM] = "team", [DQ_HOLD] = "hold",
+	};
+	char reason[512];
+	json_object *d;
+
+	if (r->action != DQ_ASSIGN && r->action != DQ_TEAM &&
+	    r->action != DQ_HOLD)
+		return NULL;
+	snprintf(reason, sizeof reason, "rule:%s:%s", r->id, verbs[r->action]);
+	if (r->action == DQ_ASSIGN)
+		return rule_assign(ticket, r, mode, reason);
+	if (r->action == DQ_TEAM)
+		return rule_team(ticket, r, mode, reason);
+	d = decision(mode, "held", NULL, NULL, NULL,
+	    dq_get_str(dq_get(ticket, "eligible"), "team"), reason);
+	json_object_object_add(d, "note", json_object_new_string(r->args[0].s));
+	return d;
+}
+
+/* Puts the rule that shaped the mode's decision into its reason. */
+static void
+rule_reason(json_object *d, const struct dq_rule *r, enum dq_mode mode,
+    bool missed)
+{
+	char reason[1024];
+
+	if (missed || r->action == DQ_ASSIGN || r->action == DQ_TEAM)
+		snprintf(reason, sizeof reason, "rule:%s:target-ineligible,%s pick",
+		    r->id, dq_mode_slug(mode));
+	else
+		snprintf(reason, sizeof reason, "rule:%s:%s,%s", r->id,
+		    r->action == DQ_EXCLUDE ? "exclude" :
+		    r->action == DQ_SET_MODE ? "mode" : "prefer",
+		    dq_get_str(d, "reason"));
+	json_object_object_add(d, "reason", json_object_new_string(reason));
+}
+
 static void
 ticket(struct dq_input *in, void *arg)
 {
 	enum dq_mode mode = dq_policy.mode;
 	struct dq_booking booking;
+	const struct dq_rule *r;
+	bool missed = false;
 	json_object *d;
 
 	if (!dq_get_str(in->rec, "id") || !*dq_get_str(in->rec, "id"))
@@ -339,23 +522,23 @@ ticket(struct dq_input *in, void *arg)
 	 * calendar here, for the EARLIEST_SLOT decisions after it. */
 	if (dq_get(in->rec, "dispatch")) {	/* skipped, or decided before */
 		dq_write_input(in);
-		dq_book_ticket(ctx, in->rec, false, &booking);
+		dq_book_ticket(ctx, pods, in->rec, false, &booking);
 		return;
 	}
-	switch (mode) {
-	case DQ_MODE_MANUAL:
-		d = decision(mode, "manual", NULL, NULL, NULL,
-		    dq_get_str(dq_get(in->rec, "eligible"), "team"), "manual");
-		break;
-	case DQ_MODE_DEFAULT_TEAM:
-		d = default_team(in->rec);
-		break;
-	default:
-		d = pick(in->rec, mode);
-		break;
+	seen_ticket = true;
+	if (pods)	/* the context has arrived: match the file's names */
+		dq_pods_resolve(pods, ctx, false);
+	/* The rules come first; the mode decides what they leave open. */
+	r = dq_rules_match(rules, ctx, in->rec, dq_policy.rules_tz);
+	if (r && r->action == DQ_SET_MODE)
+		mode = r->mode;
+	if (!r || !(d = by_rule(in->rec, r, mode))) {
+		d = by_mode(in->rec, mode, r, &missed);
+		if (r)
+			rule_reason(d, r, mode, missed);
 	}
 	dq_write_annotated(in, "dispatch", d);
-	dq_book_ticket(ctx, in->rec, false, &booking);
+	dq_book_ticket(ctx, pods, in->rec, false, &booking);
 }
 
 int
@@ -364,9 +547,20 @@ main(int argc, char *argv[])
 	int first = dq_policy_load(argc, argv, DQ_PICK, "[options] [file ...]",
 	    "Picks who gets each eligible ticket, by the mode and its tie-breaks.");
 
-	config = dq_policy_digest(DQ_PICK, NULL, 0);
+	if (dq_policy.rules_file)
+		rules = dq_rules_load(dq_policy.rules_file);
+	if (dq_policy.pods_file)
+		pods = dq_pods_load(dq_policy.pods_file);
+	if (rules)
+		dq_rules_check_pods(rules, pods);
+	config = dq_config_digest(DQ_PICK, rules, pods);
 	ctx = dq_context_new();
 	dq_stage_stream(argc - first, argv + first, ctx, ticket);
+	/* Only a stream that carried tickets says what its context lacks. */
+	if (rules && seen_ticket)
+		dq_rules_check_context(rules, ctx);
 	dq_context_free(ctx);
+	dq_rules_free(rules);
+	dq_pods_free(pods);
 	return dq_close_stdout(0);
 }

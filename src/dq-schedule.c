@@ -6,6 +6,7 @@
 #include "dq.h"
 
 static struct dq_context *ctx;
+static struct dq_pods *pods;
 
 static json_object *
 slot_json(const struct dq_booking *b)
@@ -53,7 +54,9 @@ ticket(struct dq_input *in, void *arg)
 
 	if (!id || !*id)
 		dq_die_data("ticket: \"id\" must be a non-empty string");
-	if (!dq_book_ticket(ctx, in->rec, dq_policy.backfill, &b)) {
+	if (pods)	/* the context has arrived: match the file's names */
+		dq_pods_resolve(pods, ctx, false);
+	if (!dq_book_ticket(ctx, pods, in->rec, dq_policy.backfill, &b)) {
 		dq_write_input(in);
 		return;
 	}
@@ -71,8 +74,11 @@ main(int argc, char *argv[])
 	int first = dq_policy_load(argc, argv, DQ_SCHEDULE, "[options] [file ...]",
 	    "Books a calendar slot for each assigned ticket.");
 
+	if (dq_policy.pods_file)
+		pods = dq_pods_load(dq_policy.pods_file);
 	ctx = dq_context_new();
 	dq_stage_stream(argc - first, argv + first, ctx, ticket);
 	dq_context_free(ctx);
+	dq_pods_free(pods);
 	return dq_close_stdout(0);
 }

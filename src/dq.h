@@ -40,6 +40,12 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
 char *xstrdup(const char *s);
 
+/* slurp.c: whole files */
+
+/* The bytes of path with a NUL after them, their count in *len; a file
+ * that cannot be read is exit 66. */
+char *dq_slurp(const char *path, size_t *len);
+
 /* strlist.c: growable lists of strings (repeatable options, ids) */
 
 struct dq_strlist {
@@ -151,7 +157,8 @@ struct dq_calendar {
 	struct dq_span *v;	/* entries, sorted by start once read */
 	size_t n, cap;
 	bool unsorted;
-	const struct dq_hours *hours;	/* what work was read from; NULL: not yet */
+	bool have_work;		/* work was read, from hours in zone at from */
+	struct dq_hours hours;	/* a copy: pods lend a member other hours */
 	const char *zone;
 	time_t from;
 	struct dq_span *work;
@@ -178,6 +185,7 @@ long dq_calendar_density(struct dq_calendar *cal, const struct dq_hours *h,
 	const char *zone);
 
 struct dq_context;
+struct dq_pods;
 
 /* What dq_book_ticket did. */
 struct dq_booking {
@@ -192,10 +200,11 @@ struct dq_booking {
 /* Books the slot dq-schedule gives a ticket: for an assigned ticket (and,
  * with backfill, an owned one that no entry names) the start an
  * EARLIEST_SLOT decision chose if it is still free, else the earliest.
- * False for a ticket that needs no slot. dq-pick calls it too, so its
- * calendar is the one dq-schedule will keep. */
-bool dq_book_ticket(struct dq_context *ctx, json_object *ticket, bool backfill,
-	struct dq_booking *out);
+ * Working hours are the member's, or the pod's (pods may be NULL). False
+ * for a ticket that needs no slot. dq-pick calls it too, so its calendar
+ * is the one dq-schedule will keep. */
+bool dq_book_ticket(struct dq_context *ctx, const struct dq_pods *pods,
+	json_object *ticket, bool backfill, struct dq_booking *out);
 
 /* sha256.c */
 
@@ -254,6 +263,7 @@ struct dq_policy {
 	char *credentials, *ca_file, *zone_map;
 	struct dq_strlist tickets, journals;
 	long history_days, parallel;
+	char *rules_file, *rules_tz, *pods_file;	/* NULL: not given */
 };
 
 extern struct dq_policy dq_policy;
@@ -319,6 +329,8 @@ void dq_stage_stream(int argc, char **argv, struct dq_context *ctx,
 	dq_record_fn ticket);
 struct dq_member *dq_member_get(struct dq_context *ctx, const char *id);
 struct dq_team *dq_team_get(struct dq_context *ctx, const char *id);
+/* A team by id, else the first by id order with that name, or NULL. */
+struct dq_team *dq_team_find(struct dq_context *ctx, const char *id_or_name);
 json_object *dq_board_get(struct dq_context *ctx, const char *name);
 /* The default team of a board, or NULL. */
 struct dq_team *dq_default_team(struct dq_context *ctx, const char *board);
@@ -341,6 +353,11 @@ void dq_member_dispatched(struct dq_context *ctx, struct dq_member *m);
 struct dq_calendar *dq_member_calendar(struct dq_context *ctx, const char *id);
 /* Whether an entry record names ticket. */
 bool dq_ticket_has_entry(struct dq_context *ctx, const char *ticket);
+/* Every member, in id order; returns the count, *out is allocated. */
+size_t dq_member_list(struct dq_context *ctx, struct dq_member ***out);
+/* Whether any company record arrived, and whether one is named name. */
+bool dq_companies_known(struct dq_context *ctx);
+bool dq_company_named(struct dq_context *ctx, const char *name);
 /* history.c: the "historical success on similar tickets" signal */
 
 /* A closed ticket, with what scoring compares taken out once. */
@@ -421,6 +438,93 @@ void dq_cw_send(struct dq_cw *cw, const char *method, const char *path,
 void dq_cw_run(struct dq_cw *cw);
 /* A string for conditions: "..." with " and \ escaped, [ as [[]. */
 char *dq_cw_quote(const char *s);
+/* pods.c: the pods file (dq-pods(5)) */
+
+struct dq_pods;
+
+/* Parses a pods CSV held in memory; name is the file's, for messages. On
+ * error returns NULL with "name:line: message" in err; never exits. */
+struct dq_pods *dq_pods_parse(const char *buf, size_t len, const char *name,
+	char *err, size_t errlen);
+/* Reads and parses path: exit 66 if unreadable, 78 if wrong. */
+struct dq_pods *dq_pods_load(const char *path);
+void dq_pods_free(struct dq_pods *p);
+/* The file's bytes, for the config digest. */
+const char *dq_pods_text(const struct dq_pods *p, size_t *len);
+/* Matches member and company names against the context once, when the
+ * first ticket arrives; later calls do nothing. With report, names that
+ * match nothing and hours that disagree with a member's are warned about. */
+void dq_pods_resolve(struct dq_pods *p, struct dq_context *ctx, bool report);
+bool dq_pods_exists(const struct dq_pods *p, const char *pod);
+/* The pod whose customer company is, or NULL. */
+const char *dq_pods_of_company(const struct dq_pods *p, const char *company);
+/* The member ids of a pod, sorted (empty until resolved); NULL: no pod. */
+const struct dq_strlist *dq_pods_members(const struct dq_pods *p,
+	const char *pod);
+/* The working week and zone that apply to m: the pod's hours and tz where
+ * the file gives them (the member's holidays stay), else the member's own.
+ * out borrows from m and p. Returns false when the zone is unknown. p may
+ * be NULL. */
+bool dq_pods_hours(const struct dq_pods *p, const struct dq_member *m,
+	struct dq_hours *out, const char **zone);
+
+/* rules.c: the SOP rules (dq-rules(5)) */
+
+/* A word of the rules file and where it stands, for messages. */
+struct dq_word {
+	char *s;
+	unsigned line, col;
+};
+
+enum dq_action {
+	DQ_ASSIGN,		/* args[0]: a member id */
+	DQ_TEAM,		/* args[0]: a team id or name */
+	DQ_HOLD,		/* args[0]: the note */
+	DQ_EXCLUDE,		/* args: member ids */
+	DQ_PREFER_POD,		/* args[0]: a pod */
+	DQ_PREFER_CAPABILITY,	/* args[0]: a capability */
+	DQ_SET_MODE,		/* mode */
+};
+
+struct dq_cond;
+
+struct dq_rule {
+	char *id;
+	unsigned line;
+	struct dq_cond *cond;
+	enum dq_action action;
+	struct dq_word *args;
+	size_t nargs;
+	enum dq_mode mode;
+};
+
+struct dq_rules {
+	char *name;		/* the file's, for messages */
+	char *text;		/* its bytes, for the config digest */
+	size_t len;
+	struct dq_rule *v;
+	size_t n;
+};
+
+/* Parses rules held in memory; name is the file's, for messages. On error
+ * returns NULL with "name:line:col: message" in err; never exits. */
+struct dq_rules *dq_rules_parse(const char *buf, size_t len, const char *name,
+	char *err, size_t errlen);
+/* Reads and parses path: exit 66 if unreadable, 78 if wrong. */
+struct dq_rules *dq_rules_load(const char *path);
+void dq_rules_free(struct dq_rules *r);
+/* The first rule whose condition holds for ticket, or NULL; hour and
+ * weekday are read in zone (NULL: UTC). */
+const struct dq_rule *dq_rules_match(const struct dq_rules *r,
+	struct dq_context *ctx, json_object *ticket, const char *zone);
+/* Warns about prefer pod: rules naming a pod the pods file lacks. */
+void dq_rules_check_pods(const struct dq_rules *r, const struct dq_pods *p);
+/* Warns about members, teams and companies the rules name that the
+ * stream's context lacks; called at the end of input. */
+void dq_rules_check_context(const struct dq_rules *r, struct dq_context *ctx);
+/* dq_policy_digest with the rules and pods files' bytes (either NULL). */
+const char *dq_config_digest(unsigned prog, const struct dq_rules *r,
+	const struct dq_pods *p);
 
 /* journal.c: the journal of DESIGN §6 and dq-journal(5).
  *

@@ -30,8 +30,12 @@ struct dq_policy dq_policy = {
 	.parallel = 8,
 };
 
+/* OPT_STR is a string or a file name (a file whose content bears on the
+ * decisions, like rules or pods, is hashed into the config digest by the
+ * program that reads it); OPT_ZONE is an IANA zone name. */
 enum opt_type {
-	OPT_BOOL, OPT_INT, OPT_LIST, OPT_STR, OPT_TIME, OPT_MODE, OPT_SPECIAL
+	OPT_BOOL, OPT_INT, OPT_LIST, OPT_STR, OPT_TIME, OPT_MODE, OPT_ZONE,
+	OPT_SPECIAL
 };
 
 #define ALL (DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE | DQ_PICK | DQ_SCHEDULE | DQ_APPLY)
@@ -93,8 +97,8 @@ static const struct opt opts[] = {
 	{ "inactive-status", 'i', OPT_LIST, DQ_ELIGIBLE | DQ_PICK,
 	  &dq_policy.inactive_statuses, 0, 0, "NAME",
 	  "open tickets in status NAME are not active work (repeatable)" },
-	{ "journal", 'j', OPT_LIST, DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE | DQ_PICK |
-	  DQ_APPLY, &dq_policy.journals, 0, 0, "FILE",
+	{ "journal", 'j', OPT_LIST, DQ_FETCH | DQ_WATCH | DQ_APPLY,
+	  &dq_policy.journals, 0, 0, "FILE",
 	  "the journal (repeatable, to read rotated files)" },
 	{ "lead-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.lead_minutes, 0, 1440, "N",
@@ -109,6 +113,9 @@ static const struct opt opts[] = {
 	  "act as if it were TIME (RFC 3339; also DQ_NOW)" },
 	{ "parallel", 0, OPT_INT, DQ_FETCH | DQ_APPLY, &dq_policy.parallel,
 	  1, 64, "N", "at most N requests in flight (default 8)" },
+	{ "pods", 0, OPT_STR, DQ_ELIGIBLE | DQ_PICK | DQ_SCHEDULE,
+	  &dq_policy.pods_file, 0, 0, "FILE",
+	  "the pods CSV: pod members, customers and hours (dq-pods(5))" },
 	{ "policy", 'p', OPT_SPECIAL, ALL, NULL, 0, 0, "FILE",
 	  "read options from FILE (also DQ_POLICY)" },
 	{ "quiet", 'q', OPT_BOOL, ALL, &dq_policy.quiet, 0, 0, NULL,
@@ -116,6 +123,10 @@ static const struct opt opts[] = {
 	{ "round-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.round_minutes, 1, 60, "N",
 	  "start slots on multiples of N minutes (default 5)" },
+	{ "rules", 0, OPT_STR, DQ_PICK, &dq_policy.rules_file, 0, 0, "FILE",
+	  "apply the SOP rules in FILE before the mode (dq-rules(5))" },
+	{ "rules-tz", 0, OPT_ZONE, DQ_PICK, &dq_policy.rules_tz, 0, 0, "ZONE",
+	  "read the rules' hour and weekday in ZONE (default UTC)" },
 	{ "slot-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.slot_minutes, 1, 480, "N",
 	  "book N minutes a ticket (default 30, at most 480)" },
@@ -227,11 +238,6 @@ apply(const struct opt *o, const char *val, bool negated)
 	case OPT_LIST:
 		dq_strlist_add(o->value, val);
 		return NULL;
-	case OPT_STR:
-		/* Copied: a policy file's line buffer is reused. */
-		free(*(char **)o->value);
-		*(char **)o->value = xstrdup(val);
-		return NULL;
 	case OPT_TIME:
 		if (!dq_time_parse(val, o->value)) {
 			snprintf(msg, sizeof msg, "--%s: expected an RFC 3339 time "
@@ -246,6 +252,18 @@ apply(const struct opt *o, const char *val, bool negated)
 			snprintf(msg, sizeof msg, "--mode: unknown mode \"%s\"", val);
 			return msg;
 		}
+		return NULL;
+	case OPT_ZONE:
+		if (!dq_zone_valid(val)) {
+			snprintf(msg, sizeof msg, "--%s: unknown time zone \"%s\"",
+			    o->name, val);
+			return msg;
+		}
+		/* FALLTHROUGH */
+	case OPT_STR:
+		/* Copied: a policy file's line buffer is reused. */
+		free(*(char **)o->value);
+		*(char **)o->value = xstrdup(val);
 		return NULL;
 	case OPT_SPECIAL:
 		break;
@@ -314,7 +332,7 @@ load_file(const char *path, unsigned prog)
 	FILE *fp = fopen(path, "r");
 	char *line = NULL, *key, *val;
 	size_t cap = 0, lineno = 0;
-	const char *err;
+	const char *err, *slash;
 
 	if (!fp)
 		dq_die(DQ_EXIT_NOINPUT, "%s: %s", path, strerror(errno));
@@ -343,7 +361,18 @@ load_file(const char *path, unsigned prog)
 		if (*val == '\0' && o->type != OPT_BOOL)
 			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: %s needs a value",
 			    path, lineno, key);
-		if ((err = apply(o, *val ? val : NULL, negated)))
+		if (o->arg && !strcmp(o->arg, "FILE") && *val != '/' &&
+		    strcmp(val, "-") && (slash = strrchr(path, '/'))) {
+			/* A file named in a policy file is found beside it, so a
+			 * policy and its rules travel together. */
+			char *beside = dq_asprintf("%.*s/%s", (int)(slash - path),
+			    path, val);
+
+			err = apply(o, beside, negated);
+			free(beside);
+		} else
+			err = apply(o, *val ? val : NULL, negated);
+		if (err)
 			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: %s", path, lineno, err);
 	}
 	free(line);
@@ -552,6 +581,11 @@ dq_policy_digest(unsigned prog, const char *extra, size_t extralen)
 			break;
 		case OPT_MODE:
 			digest_line(&c, o->name, dq_mode_slug(*(enum dq_mode *)o->value));
+			break;
+		case OPT_ZONE:
+			/* Only when set, so a run without it keeps its digest. */
+			if (*(char **)o->value)
+				digest_line(&c, o->name, *(char **)o->value);
 			break;
 		default:
 			break;

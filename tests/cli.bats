@@ -85,3 +85,28 @@ Try '$p --help' for more information."
 		assert_equal "$stderr" ""
 	done
 }
+
+@test "every option --help lists is described in the program's man page" {
+	local p opt missing=""
+	for p in $(programs) dq-fetch; do
+		for opt in $("$p" --help | grep -o '^ *\(-., \)\?--[a-z-]*' |
+		    sed 's/.*--//'); do
+			grep -q -- "^\.It .*Fl \\\\-$opt\\b" "$DQ_SRCDIR/man/$p.1" ||
+				missing="$missing $p:--$opt"
+		done
+	done
+	assert_equal "$missing" ""
+}
+
+@test "every policy key is listed in dq-policy(5)" {
+	local p key missing=""
+	for p in $(programs) dq-fetch; do
+		for key in $("$p" --help | grep -o '^ *\(-., \)\?--[a-z-]*' |
+		    sed 's/.*--//'); do
+			case $key in help|version|policy) continue ;; esac
+			grep -q "^\.It Li .*\\b$key\\b" "$DQ_SRCDIR/man/dq-policy.5" ||
+				missing="$missing $key"
+		done
+	done
+	assert_equal "$missing" ""
+}

@@ -66,6 +66,24 @@ judged"
 	assert_output auto-dispatch-off
 }
 
+@test "a file a policy file names is found beside it; on the command line, here" {
+	mkdir "$BATS_TEST_TMPDIR/desk"
+	printf 'hold: company = "Acme Corp" => hold "ask first"\n' \
+	    > "$BATS_TEST_TMPDIR/desk/sop.rules"
+	printf 'rules = sop.rules\n' > "$BATS_TEST_TMPDIR/desk/policy"
+	cd "$BATS_TEST_TMPDIR"
+	run bash -c "dq-eligible < '$FIXTURES/desk.ndjson' |
+	    dq-pick -p desk/policy | field 1001 .dispatch.reason"
+	assert_output '"rule:hold:hold"'
+	run --separate-stderr dq-pick --rules sop.rules < /dev/null
+	assert_failure 66
+	assert_equal "$stderr" "dq-pick: sop.rules: No such file or directory"
+	printf 'rules = /nonexistent/sop.rules\n' > desk/policy
+	run --separate-stderr dq-pick -p desk/policy < /dev/null
+	assert_failure 66
+	assert_equal "$stderr" "dq-pick: /nonexistent/sop.rules: No such file or directory"
+}
+
 @test "a key no dq program knows is exit 78 naming file and line" {
 	printf '# ok\nmode = manual\nslot-minuets = 30\n' > "$policy"
 	run --separate-stderr dq-pick -p "$policy" < /dev/null
