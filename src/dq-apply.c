@@ -248,13 +248,15 @@ note_text(json_object *t)
 	    json_object_array_length(cands) : 0, others = 0;
 	struct dq_buf b = { 0 };
 
-	if (chosen)
+	if (chosen) {
 		dq_buf_printf(&b, "dq assigned this ticket to %s (%s)",
 		    member_name(chosen), chosen);
-	else
-		dq_buf_printf(&b, "dq gave this ticket to a team, with no owner");
-	if (team)
-		dq_buf_printf(&b, ", team %s (%s)", team_name(team), team);
+		if (team)
+			dq_buf_printf(&b, ", team %s (%s)", team_name(team), team);
+	} else {
+		dq_buf_printf(&b, "dq gave this ticket to team %s (%s), with no "
+		    "owner", team ? team_name(team) : "?", team ? team : "?");
+	}
 	dq_buf_printf(&b, ", by %s: %s.", mode ? mode : "?", reason ? reason : "?");
 	for (size_t i = 0; i < n; i++) {
 		json_object *c = json_object_array_get_idx(cands, i);

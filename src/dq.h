@@ -264,6 +264,9 @@ struct dq_policy {
 	struct dq_strlist tickets, journals;
 	long history_days, parallel;
 	char *rules_file, *rules_tz, *pods_file;	/* NULL: not given */
+	/* dq-apply, and dq-eligible's --once */
+	bool commit, note, once;
+	char *status_after, *target, *format;	/* NULL: not given */
 };
 
 extern struct dq_policy dq_policy;
