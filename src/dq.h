@@ -322,6 +322,10 @@ struct dq_context;
 
 struct dq_context *dq_context_new(void);
 void dq_context_free(struct dq_context *ctx);
+/* Reads when each member was last given work from the journals, so that
+ * a member record's last_dispatched_at counts only when it is later. Call
+ * before the members arrive. */
+void dq_context_journal(struct dq_context *ctx, const struct dq_strlist *journals);
 /* Keeps rec if it is a context record (it takes a reference) and says
  * whether it was; a malformed one stops the program (exit 65). */
 bool dq_context_add(struct dq_context *ctx, const char *kind, json_object *rec);
