@@ -491,7 +491,7 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
     const char *summary)
 {
 	struct option longopts[2 * NOPTS + 1];
-	char shortopts[3 * NOPTS + 2];
+	char shortopts[3 * NOPTS + 3];
 	bool cli_list[NOPTS] = { false };
 	const char *policy = getenv("DQ_POLICY"), *env_now = getenv("DQ_NOW");
 	const char *err;
@@ -501,6 +501,9 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 	dq_setprogname(argv[0]);
 	/* A parent may hand SIGPIPE down ignored; a filter must die of it. */
 	signal(SIGPIPE, SIG_DFL);
+	/* "-" for the first pass only: it leaves the operands where they
+	 * are, so that "--auto-dispatch no" still reads "no" in the second. */
+	shortopts[ns++] = '-';
 	shortopts[ns++] = ':';
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt *o = &opts[i];
@@ -564,7 +567,7 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 	}
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts + 1, longopts, NULL)) != -1) {
 		const struct opt *o = NULL;
 		const char *val = optarg;
 		bool negated = false;
