@@ -167,15 +167,15 @@ team_ref(struct job *jb, const char *id)
 	long n = t ? psa_number(t->rec, "id") : 0;
 	char *end;
 
-	if (n <= 0)
-		n = strtol(id, &end, 10);
-	if (n <= 0 || (!t && *end)) {
+	if (n > 0)
+		return ref("id", n, NULL);
+	n = strtol(id, &end, 10);
+	if (n <= 0 || *end) {
 		fail(jb, DQ_EXIT_DATA, "team \"%s\" has no ConnectWise id", id);
 		return NULL;
 	}
 	return ref("id", n, NULL);
 }
-
 
 /* Status names are resolved to the ids of the ticket's board, which the
  * board record carries in psa.statuses. */
