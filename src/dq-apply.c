@@ -5,9 +5,9 @@
  * while another live run holds one for it), a re-read of the ticket, one
  * JSON-Patch of owner, team and status, the schedule entry of its slot,
  * the internal note, and an outcome in the journal. Tickets go side by
- * side, at most --parallel at once, each as a chain of requests, so the
- * re-read that guards a write is never older than the requests before it
- * in its own chain. */
+ * side, at most --parallel at once, each a chain of requests that starts
+ * only when there is room for it, so the re-read that guards a write comes
+ * just before the write. */
 #include <config.h>
 
 #include <stdarg.h>
