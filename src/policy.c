@@ -66,7 +66,7 @@ static const struct {
 static const struct opt opts[] = {
 	{ "auto-dispatch", 0, OPT_BOOL, DQ_ELIGIBLE | DQ_APPLY,
 	  &dq_policy.auto_dispatch, 0, 0, NULL,
-	  "the master toggle; no: mark every ticket auto-dispatch-off" },
+	  "the master toggle; no: dispatch nothing, write nothing" },
 	{ "backfill", 0, OPT_BOOL, DQ_SCHEDULE, &dq_policy.backfill, 0, 0, NULL,
 	  "also book owned tickets that no calendar entry names" },
 	{ "board", 'b', OPT_LIST, DQ_FETCH | DQ_ELIGIBLE, &dq_policy.boards,
