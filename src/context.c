@@ -22,6 +22,8 @@ struct dq_context {
 	struct lh_table *calendars;	/* member -> struct dq_calendar */
 	struct lh_table *entries;	/* entry id -> struct entry */
 	struct lh_table *entry_tickets;	/* ticket -> entries naming it (long) */
+	json_object *journal_last;	/* member -> last dispatch, from
+					 * the journal */
 	struct dq_team **team_order;	/* sorted by id */
 	size_t nteams;
 	bool teams_dirty, history_dirty, closed_dirty;
@@ -143,8 +145,16 @@ dq_context_free(struct dq_context *ctx)
 	lh_table_free(ctx->calendars);
 	lh_table_free(ctx->entries);
 	lh_table_free(ctx->entry_tickets);
+	json_object_put(ctx->journal_last);
 	free(ctx->team_order);
 	free(ctx);
+}
+
+void
+dq_context_journal(struct dq_context *ctx, const struct dq_strlist *journals)
+{
+	json_object_put(ctx->journal_last);
+	ctx->journal_last = dq_journal_last_dispatch(journals);
 }
 
 static void *
@@ -199,6 +209,7 @@ add_member(struct dq_context *ctx, json_object *rec)
 	struct dq_calendar *cal;
 	const char *status = dq_get_str(rec, "status");
 	json_object *max = dq_get(rec, "max_concurrent");
+	time_t journal_last;
 	char err[256];
 
 	m->id = xstrdup(id);
@@ -233,6 +244,12 @@ add_member(struct dq_context *ctx, json_object *rec)
 		dq_die_data("member %s: %s", id, err);
 	m->has_last = optional_time(rec, "last_dispatched_at", id,
 	    &m->last_dispatched);
+	/* DESIGN §3: the later of the record's and the journal's. */
+	if (dq_time_parse(dq_get_str(ctx->journal_last, id), &journal_last) &&
+	    (!m->has_last || journal_last > m->last_dispatched)) {
+		m->last_dispatched = journal_last;
+		m->has_last = true;
+	}
 	m->has_created = optional_time(rec, "created_at", id, &m->created);
 	if ((old = lookup(ctx->members, id))) {
 		m->run_seq = old->run_seq;

@@ -8,6 +8,7 @@
 
 static struct dq_context *ctx;
 static struct dq_pods *pods;
+static json_object *dispatched;	/* --once: tickets the journal settled */
 
 static json_object *
 skipped(const char *reason)
@@ -49,6 +50,10 @@ skip_reason(json_object *ticket, bool cleared)
 	}
 	if (!cleared && dq_get(ticket, "owner"))
 		return "already-owned";
+	/* Clearing a ticket is what dispatches it again. */
+	if (dispatched && !cleared && json_object_object_get_ex(dispatched,
+	    dq_get_str(ticket, "id"), NULL))
+		return "already-dispatched";
 	return NULL;
 }
 
@@ -246,11 +251,16 @@ main(int argc, char *argv[])
 	int first = dq_policy_load(argc, argv, DQ_ELIGIBLE, "[options] [file ...]",
 	    "Marks the tickets that trigger dispatch and who could take each.");
 
+	if (dq_policy.once && !dq_policy.journals.n)
+		dq_die(DQ_EXIT_USAGE, "--once needs --journal");
+	if (dq_policy.once)
+		dispatched = dq_journal_dispatched(&dq_policy.journals);
 	if (dq_policy.pods_file)
 		pods = dq_pods_load(dq_policy.pods_file);
 	ctx = dq_context_new();
 	dq_stage_stream(argc - first, argv + first, ctx, ticket);
 	dq_context_free(ctx);
 	dq_pods_free(pods);
+	json_object_put(dispatched);
 	return dq_close_stdout(0);
 }

@@ -555,6 +555,8 @@ main(int argc, char *argv[])
 		dq_rules_check_pods(rules, pods);
 	config = dq_config_digest(DQ_PICK, rules, pods);
 	ctx = dq_context_new();
+	if (dq_policy.journals.n)
+		dq_context_journal(ctx, &dq_policy.journals);
 	dq_stage_stream(argc - first, argv + first, ctx, ticket);
 	/* Only a stream that carried tickets says what its context lacks. */
 	if (rules && seen_ticket)

@@ -869,46 +869,17 @@ emit_all(void)
 
 /* The journal: open tickets dq assigned, for dq-watch (DESIGN §5, §6). */
 
+/* A ticket dq gave an owner or a team, and that ConnectWise took. */
 static void
-journal_line(const char *line, struct dq_strlist *ids)
+journal_line(const struct dq_journal_line *jl, void *arg)
 {
-	json_object *j = json_tokener_parse(line), *rec;
-	const char *outcome, *id;
+	struct dq_strlist *ids = arg;
+	const char *decision = dq_get_str(dq_get(jl->record, "dispatch"),
+	    "outcome");
 
-	rec = dq_get(j, "record");
-	outcome = dq_get_str(dq_get(rec, "applied"), "outcome");
-	id = dq_get_str(rec, "id");
-	if (dq_get_bool(j, "commit", false) && outcome && id && numeric(id) &&
-	    !strcmp(dq_get_str(j, "phase") ? dq_get_str(j, "phase") : "",
-	    "outcome") && (!strcmp(outcome, "applied") ||
-	    !strcmp(outcome, "unchanged")) && !dq_strlist_has(ids, id))
-		dq_strlist_add(ids, id);
-	json_object_put(j);
-}
-
-static void
-read_journal(const char *path, struct dq_strlist *ids)
-{
-	FILE *fp = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	ssize_t n;
-
-	if (!fp && errno == ENOENT)
-		return;		/* a missing journal is empty */
-	if (!fp)
-		dq_die(DQ_EXIT_NOINPUT, "%s: %s", path, strerror(errno));
-	while ((n = getline(&line, &cap, fp)) > 0) {
-		lineno++;
-		if (line[n - 1] != '\n') {
-			dq_warnx("%s: line %zu: torn last line skipped", path,
-			    lineno);
-			break;
-		}
-		journal_line(line, ids);
-	}
-	free(line);
-	fclose(fp);
+	if (dq_journal_settles(jl) && strcmp(decision, "unassigned") != 0 &&
+	    jl->ticket && numeric(jl->ticket) && !dq_strlist_has(ids, jl->ticket))
+		dq_strlist_add(ids, jl->ticket);
 }
 
 static void
@@ -917,8 +888,7 @@ queue_journal(void)
 	struct dq_strlist ids = { 0 };
 	long *v;
 
-	for (size_t i = 0; i < dq_policy.journals.n; i++)
-		read_journal(dq_policy.journals.v[i], &ids);
+	dq_journal_read(&dq_policy.journals, journal_line, &ids);
 	if (!ids.n)
 		return;
 	v = xcalloc(ids.n, sizeof *v);

@@ -51,11 +51,22 @@ struct opt {
 	const char *help;
 };
 
+/* The values of the settings that take one of a few words. */
+static const char *const formats[] = { "table", "ndjson", "csv", NULL };
+static const char *const targets[] = { "connectwise", "none", NULL };
+static const struct {
+	const void *value;
+	const char *const *choices;
+} limited[] = {
+	{ &dq_policy.format, formats },
+	{ &dq_policy.target, targets },
+};
+
 /* Sorted by name, the order --help lists them in. */
 static const struct opt opts[] = {
 	{ "auto-dispatch", 0, OPT_BOOL, DQ_ELIGIBLE | DQ_APPLY,
 	  &dq_policy.auto_dispatch, 0, 0, NULL,
-	  "the master toggle; no: mark every ticket auto-dispatch-off" },
+	  "the master toggle; no: dispatch nothing, write nothing" },
 	{ "backfill", 0, OPT_BOOL, DQ_SCHEDULE, &dq_policy.backfill, 0, 0, NULL,
 	  "also book owned tickets that no calendar entry names" },
 	{ "board", 'b', OPT_LIST, DQ_FETCH | DQ_ELIGIBLE, &dq_policy.boards,
@@ -65,6 +76,8 @@ static const struct opt opts[] = {
 	  "keep N minutes between booked slots (default 10)" },
 	{ "ca-file", 0, OPT_STR, DQ_FETCH | DQ_APPLY, &dq_policy.ca_file,
 	  0, 0, "FILE", "trust the CA certificates in FILE (self-hosted PSA)" },
+	{ "commit", 0, OPT_BOOL, DQ_APPLY, &dq_policy.commit, 0, 0, NULL,
+	  "really write to the PSA and the journal (command line only)" },
 	{ "company", 'c', OPT_LIST, DQ_ELIGIBLE, &dq_policy.companies,
 	  0, 0, "NAME", "dispatch only tickets of company NAME (repeatable)" },
 	{ "connectwise", 0, OPT_BOOL, DQ_FETCH, &dq_policy.connectwise, 0, 0,
@@ -81,6 +94,8 @@ static const struct opt opts[] = {
 	{ "exclude-company", 'x', OPT_LIST, DQ_ELIGIBLE,
 	  &dq_policy.exclude_companies, 0, 0, "NAME",
 	  "never dispatch tickets of company NAME (repeatable)" },
+	{ "format", 0, OPT_STR, DQ_APPLY, &dq_policy.format, 0, 0, "FORMAT",
+	  "table, ndjson or csv (default: table on a terminal, else ndjson)" },
 	{ "from", 0, OPT_STR, DQ_FETCH, &dq_policy.from, 0, 0, "FILE",
 	  "read an NDJSON snapshot from FILE (- for stdin)" },
 	{ "help", 'h', OPT_SPECIAL, ALL, NULL, 0, 0, NULL,
@@ -97,7 +112,8 @@ static const struct opt opts[] = {
 	{ "inactive-status", 'i', OPT_LIST, DQ_ELIGIBLE | DQ_PICK,
 	  &dq_policy.inactive_statuses, 0, 0, "NAME",
 	  "open tickets in status NAME are not active work (repeatable)" },
-	{ "journal", 'j', OPT_LIST, DQ_FETCH | DQ_WATCH | DQ_APPLY,
+	{ "journal", 'j', OPT_LIST, DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE | DQ_PICK |
+	  DQ_APPLY,
 	  &dq_policy.journals, 0, 0, "FILE",
 	  "the journal (repeatable, to read rotated files)" },
 	{ "lead-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
@@ -109,8 +125,12 @@ static const struct opt opts[] = {
 	{ "mode", 'm', OPT_MODE, DQ_PICK, &dq_policy.mode, 0, 0, "MODE",
 	  "manual, default-team, round-robin, priority-match, "
 	  "capability-match, least-active or earliest-slot (default round-robin)" },
+	{ "note", 0, OPT_BOOL, DQ_APPLY, &dq_policy.note, 0, 0, NULL,
+	  "post an internal note on each ticket explaining the decision" },
 	{ "now", 'n', OPT_TIME, ALL, &dq_policy.now, 0, 0, "TIME",
 	  "act as if it were TIME (RFC 3339; also DQ_NOW)" },
+	{ "once", 0, OPT_BOOL, DQ_ELIGIBLE, &dq_policy.once, 0, 0, NULL,
+	  "skip tickets the journal shows dispatched (with --journal)" },
 	{ "parallel", 0, OPT_INT, DQ_FETCH | DQ_APPLY, &dq_policy.parallel,
 	  1, 64, "N", "at most N requests in flight (default 8)" },
 	{ "pods", 0, OPT_STR, DQ_ELIGIBLE | DQ_PICK | DQ_SCHEDULE,
@@ -130,6 +150,10 @@ static const struct opt opts[] = {
 	{ "slot-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.slot_minutes, 1, 480, "N",
 	  "book N minutes a ticket (default 30, at most 480)" },
+	{ "status-after", 0, OPT_STR, DQ_APPLY, &dq_policy.status_after, 0, 0,
+	  "NAME", "set each dispatched ticket's status to NAME" },
+	{ "target", 0, OPT_STR, DQ_APPLY, &dq_policy.target, 0, 0, "TARGET",
+	  "where decisions go: connectwise (default) or none" },
 	{ "ticket", 't', OPT_LIST, DQ_FETCH, &dq_policy.tickets, 0, 0, "ID",
 	  "fetch just ticket ID (repeatable)" },
 	{ "trigger-status", 's', OPT_LIST, DQ_FETCH | DQ_ELIGIBLE,
@@ -205,6 +229,40 @@ parse_bool(const char *s, bool *out)
 	return false;
 }
 
+static const char *const *
+choices_of(const struct opt *o)
+{
+	for (size_t i = 0; i < sizeof limited / sizeof limited[0]; i++)
+		if (limited[i].value == o->value)
+			return limited[i].choices;
+	return NULL;
+}
+
+static bool
+one_of(const char *const *choices, const char *val)
+{
+	for (; *choices; choices++)
+		if (!strcmp(*choices, val))
+			return true;
+	return false;
+}
+
+/* "table, ndjson or csv" */
+static const char *
+choice_list(const char *const *choices)
+{
+	static char buf[128];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (const char *const *c = choices; *c; c++)
+		n++;
+	for (size_t i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " or " : ", ", choices[i]);
+	return buf;
+}
+
 /* Applies one value; on error returns a message. */
 static const char *
 apply(const struct opt *o, const char *val, bool negated)
@@ -261,6 +319,11 @@ apply(const struct opt *o, const char *val, bool negated)
 		}
 		/* FALLTHROUGH */
 	case OPT_STR:
+		if (choices_of(o) && !one_of(choices_of(o), val)) {
+			snprintf(msg, sizeof msg, "--%s: expected %s, not \"%s\"",
+			    o->name, choice_list(choices_of(o)), val);
+			return msg;
+		}
 		/* Copied: a policy file's line buffer is reused. */
 		free(*(char **)o->value);
 		*(char **)o->value = xstrdup(val);
@@ -353,7 +416,9 @@ load_file(const char *path, unsigned prog)
 		if (!o)
 			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key \"%s\"",
 			    path, lineno, key);
-		if (o->type == OPT_SPECIAL)
+		/* --commit too: a shared policy never turns a dry run into
+		 * writes. */
+		if (o->type == OPT_SPECIAL || o->value == &dq_policy.commit)
 			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: \"%s\" belongs on the "
 			    "command line", path, lineno, key);
 		if (!(o->progs & prog))
@@ -426,7 +491,7 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
     const char *summary)
 {
 	struct option longopts[2 * NOPTS + 1];
-	char shortopts[3 * NOPTS + 2];
+	char shortopts[3 * NOPTS + 3];
 	bool cli_list[NOPTS] = { false };
 	const char *policy = getenv("DQ_POLICY"), *env_now = getenv("DQ_NOW");
 	const char *err;
@@ -436,6 +501,9 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 	dq_setprogname(argv[0]);
 	/* A parent may hand SIGPIPE down ignored; a filter must die of it. */
 	signal(SIGPIPE, SIG_DFL);
+	/* "-" for the first pass only: it leaves the operands where they
+	 * are, so that "--auto-dispatch no" still reads "no" in the second. */
+	shortopts[ns++] = '-';
 	shortopts[ns++] = ':';
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt *o = &opts[i];
@@ -499,7 +567,7 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 	}
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts + 1, longopts, NULL)) != -1) {
 		const struct opt *o = NULL;
 		const char *val = optarg;
 		bool negated = false;

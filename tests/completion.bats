@@ -34,16 +34,32 @@ complete_words() {	# complete_words WORD...: the candidates for the last word
 }
 
 @test "every program is registered" {
-	run complete -p dq-eligible dq-pick dq-schedule
+	run complete -p dq-eligible dq-pick dq-schedule dq-apply
 	assert_success
 	assert_line -n 0 "complete -F _dq dq-eligible"
 }
 
 @test "the zsh completion names every program and parses" {
 	run head -n 1 "$BATS_TEST_DIRNAME/../completions/_dq"
-	assert_output --partial "dq-eligible dq-pick dq-schedule"
+	assert_output --partial "dq-eligible dq-pick dq-schedule dq-fetch dq-apply"
 	if command -v zsh >/dev/null; then
 		run zsh -n "$BATS_TEST_DIRNAME/../completions/_dq"
 		assert_success
 	fi
+}
+
+@test "dq-apply: its options, their values and its files complete" {
+	run complete_words dq-apply --sta
+	assert_output --status-after
+	run complete_words dq-apply --no-co
+	assert_output --no-commit
+	run complete_words dq-apply --target c
+	assert_output connectwise
+	run complete_words dq-apply --format=c
+	assert_output csv
+	touch "$BATS_TEST_TMPDIR/dq.journal"
+	run complete_words dq-apply --journal "$BATS_TEST_TMPDIR/dq.jo"
+	assert_output "$BATS_TEST_TMPDIR/dq.journal"
+	run complete_words dq-apply --credentials "$BATS_TEST_TMPDIR/dq.jo"
+	assert_output "$BATS_TEST_TMPDIR/dq.journal"
 }

@@ -518,6 +518,15 @@ patch() {
 	assert_success
 }
 
+@test "a request is in the log by the time its reply arrives" {
+	local i last
+	for i in $(seq 1 30); do
+		patch 5001 '[{"op":"replace","path":"summary","value":"Edit '"$i"'"}]' >/dev/null
+		last=$(tail -n 1 "$CW_LOG")
+		assert_equal "$(jq -r '"\(.method) \(.status) \(.body[0].value)"' <<<"$last")" "PATCH 200 Edit $i"
+	done
+}
+
 @test "HTTP/1.1 keep-alive reuses one connection; gzip when asked" {
 	run cw_curl -v -o /dev/null -o /dev/null "$CW_URL/system/members/101" "$CW_URL/system/members/102"
 	assert_output --partial 'Re-using existing connection'

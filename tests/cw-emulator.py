@@ -99,7 +99,8 @@ Control endpoints (no auth, not in the request log, no faults)
 Request log
 -----------
   One JSON object per API request, appended to --log (flushed per request)
-  and kept in memory: seq, method, path, query (raw), params (decoded),
+  and kept in memory before the reply is sent, so a client that has its
+  answer finds the request logged: seq, method, path, query (raw), params (decoded),
   status, start_ms / end_ms / duration_ms (monotonic milliseconds since the
   emulator started), in_flight (requests being served when this one began,
   itself included), max_in_flight (the highest in_flight so far), auth
@@ -1474,7 +1475,9 @@ class Store:
         if not isinstance(ops, list):
             raise bad_request("The request body must be a JSON Patch array "
                               "of operations.", "InvalidObject")
-        catalog = Catalog("Ticket", self.items(route.collection))
+        # The model's fields and this ticket's: a catalog of the whole
+        # collection would cost a pass over every ticket per PATCH.
+        catalog = Catalog("Ticket", [old])
         new = copy.deepcopy(old)
         touched = set()
         for n, op in enumerate(ops):
@@ -2099,25 +2102,30 @@ class Emulator:
         entry.update({"method": h.command, "path": path, "query": split.query,
                       "params": dict(parse_qsl(split.query,
                                                keep_blank_values=True))})
-        status = 0
+        reset = False
         try:
             status, payload, headers = self.api(h, path, split.query, body,
                                                 entry)
-            self.send(h, status, payload, headers, entry.get("accept_version"))
         except Reset:
-            status = 0
-            h.close_connection = True
+            status, reset = 0, True
             entry["notes"] = entry.get("notes", []) + ["connection reset"]
         except Exception as exc:    # an emulator bug: say so, keep serving
             import traceback
             traceback.print_exc()
-            status = 500
-            self.send(h, 500, {"code": "ConnectWiseApi", "message":
-                               "cw-emulator internal error: %s" % exc,
-                               "errors": None}, {})
-        finally:
-            entry["status"] = status
-            self.log.end(entry)
+            status, headers = 500, {}
+            payload = {"code": "ConnectWiseApi", "message":
+                       "cw-emulator internal error: %s" % exc, "errors": None}
+        # Logged before the reply goes out: a client that has its answer
+        # may read the log at once and must find the request in it.
+        entry["status"] = status
+        self.log.end(entry)
+        if reset:
+            h.close_connection = True
+            return
+        try:
+            self.send(h, status, payload, headers, entry.get("accept_version"))
+        except OSError:             # the client went away (it was killed)
+            h.close_connection = True
 
     def api(self, h, path, query, body, entry):
         """Answer one API request: (status, payload, headers)."""
@@ -2372,6 +2380,9 @@ def read_body(h):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"       # keep-alive; every reply has a length
     server_version = "cw-emulator/1.0"
+    # Headers and body go out in two writes: with Nagle's algorithm the
+    # body would wait for the client's delayed ACK, 40 ms a reply.
+    disable_nagle_algorithm = True
 
     def version_string(self):
         return self.server_version

@@ -463,16 +463,18 @@ requests_to() {
 @test "--journal also fetches the open tickets dq assigned" {
 	j=$BATS_TEST_TMPDIR/journal
 	cat >"$j" <<-'EOF'
-	{"kind":"journal","phase":"outcome","run":"r1","seq":1,"commit":true,"record":{"kind":"ticket","id":"5014","applied":{"outcome":"applied"}}}
-	{"kind":"journal","phase":"outcome","run":"r1","seq":2,"commit":false,"record":{"kind":"ticket","id":"5011","applied":{"outcome":"dry-run"}}}
-	{"kind":"journal","phase":"outcome","run":"r1","seq":3,"commit":true,"record":{"kind":"ticket","id":"5030","applied":{"outcome":"applied"}}}
+	{"kind":"journal","phase":"outcome","run":"r1","seq":1,"commit":true,"record":{"kind":"ticket","id":"5014","dispatch":{"outcome":"assigned"},"applied":{"outcome":"applied"}}}
+	{"kind":"journal","phase":"outcome","run":"r1","seq":2,"commit":false,"record":{"kind":"ticket","id":"5011","dispatch":{"outcome":"assigned"},"applied":{"outcome":"dry-run"}}}
+	{"kind":"journal","phase":"outcome","run":"r1","seq":3,"commit":true,"record":{"kind":"ticket","id":"5030","dispatch":{"outcome":"team"},"applied":{"outcome":"unchanged"}}}
+	{"kind":"journal","phase":"outcome","run":"r1","seq":4,"commit":true,"record":{"kind":"ticket","id":"5012","dispatch":{"outcome":"skipped"},"applied":{"outcome":"unchanged"}}}
 	{"kind":"journal","phase":"outc
 	EOF
 	printf '%s' "$(cat "$j")" >"$j"
 	run --separate-stderr fetch --board Escalations --trigger-status New --journal "$j" --journal "$BATS_TEST_TMPDIR/rotated"
 	assert_success
-	assert_equal "$stderr" "dq-fetch: $j: line 4: torn last line skipped"
-	# 5007 by the trigger; 5014 from the journal; 5030 is closed.
+	assert_equal "$stderr" "dq-fetch: $j: line 5: torn last line skipped"
+	# 5007 by the trigger; 5014 from the journal; 5030 is closed; 5012
+	# was skipped, not dispatched.
 	assert_equal "$(tickets <<<"$output" | jq -r .id | paste -sd,)" "5014,5007"
 	run requests_to service/tickets conditions
 	assert_line "closedFlag=false and id in (5014,5030)"

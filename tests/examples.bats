@@ -12,14 +12,34 @@ setup() {
 	assert_success
 	# Pod B's hours for Ravi Patel differ from his own on purpose (CAST.md).
 	assert_equal "$stderr" "dq-eligible: $EXAMPLES/pods.csv:7: hours of \"Ravi Patel\" differ from the member record's; the pod's apply"
-	assert_line -n 0 --regexp '^TICKET +SUMMARY +OUTCOME +OWNER +REASON$'
+	assert_line -n 0 --regexp '^TICKET +SUMMARY +DECISION +OWNER/TEAM +SLOT +REASON +APPLIED$'
 	assert_equal "${#lines[@]}" 46
-	assert_line --regexp '^48120 .* skipped +- +already-owned$'
-	assert_line --regexp '^48123 .* skipped +- +company-excluded:Internal IT$'
+	assert_line --regexp '^48120 .* skipped +- +- +already-owned +dry-run$'
+	assert_line --regexp '^48123 .* skipped +- +- +company-excluded:Intern\.\.\. +dry-run$'
+	assert_line --regexp '^48113 .* assigned +adoe +2026-11-23 [0-9:]{5}Z +rule:vip-acme:assign +dry-run$'
+}
+
+@test "the cron line and the systemd units lock, and fail when any stage fails" {
+	# The command of the cron line: after five time fields and the user.
+	cmd=$(grep -v '^#' "$EXAMPLES/cron" | grep 'dq-apply' | sed 's/^\([^ ]* \)\{5\}dq //')
+	[[ $cmd == *"flock -n "* ]]
+	[[ $cmd == *"set -o pipefail;"* ]]
+	[[ $cmd == *"dq-apply --commit"* ]]
+	[[ $cmd == "flock -n /run/lock/dq-dispatch.lock bash -c "* ]]
+	run bash -n -c "$cmd"
+	assert_success
+	run grep -c '^ExecStart=/usr/bin/flock -n .*set -o pipefail; dq-fetch' "$EXAMPLES/dq-dispatch.service"
+	assert_output 1
+	run grep -E '^(Type=oneshot|OnUnitActiveSec=2min)$' "$EXAMPLES/dq-dispatch.service" "$EXAMPLES/dq-dispatch.timer"
+	assert_equal "${#lines[@]}" 2
+	# The pipeline itself runs: committed to no target, on the example.
+	run bash -c "set -o pipefail; dq-eligible -q -p '$policy' --once --journal '$BATS_TEST_TMPDIR/j' '$snapshot' | dq-pick -q -p '$policy' --journal '$BATS_TEST_TMPDIR/j' | dq-schedule -p '$policy' | dq-apply -p '$policy' --commit --target none --journal '$BATS_TEST_TMPDIR/j' >/dev/null"
+	assert_success
+	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/j")" 45
 }
 
 @test "every stage accepts the example policy" {
-	for p in dq-eligible dq-pick dq-schedule; do
+	for p in dq-eligible dq-pick dq-schedule dq-apply; do
 		run "$p" --policy "$policy" < /dev/null
 		assert_success
 	done

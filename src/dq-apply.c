@@ -1,0 +1,1080 @@
+/* dq-apply: the decisions of a stream, shown (a dry run, the default) or,
+ * with --commit, written to the PSA, every outcome journaled.
+ *
+ * A commit takes each ticket through: an intent in the journal (refused
+ * while another live run holds one for it), a re-read of the ticket, one
+ * JSON-Patch of owner, team and status, the schedule entry of its slot,
+ * the internal note, and an outcome in the journal. Tickets go side by
+ * side, at most --parallel at once, each a chain of requests that starts
+ * only when there is room for it, so the re-read that guards a write comes
+ * just before the write. */
+#include <config.h>
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <csv.h>
+
+#include "dq.h"
+
+/* A POST that failed in transit is retried after a look shows it did not
+ * arrive; this many times in all. */
+#define POST_ATTEMPTS 3
+/* Runners-up named in a note. */
+#define NOTE_RUNNERS_UP 3
+
+enum format { FORMAT_NDJSON, FORMAT_TABLE, FORMAT_CSV };
+
+/* What the PSA shows of a ticket: as the record read it (expect), and as
+ * the decision leaves it (want). */
+struct state {
+	const char *owner, *team, *status, *board;
+};
+
+struct job {
+	json_object *rec;	/* the ticket */
+	char *line;		/* as it came, for the output */
+	size_t len;
+	bool compact;
+	long seq;		/* its place among the stream's tickets */
+	const char *id;
+	long psa_id;
+	bool writes;		/* the decision or a slot wants writing */
+	struct state expect, want;
+	json_object *patch;	/* JSON-Patch operations; NULL: none */
+	json_object *entry;	/* the schedule entry to create; NULL: none */
+	char *note;		/* the internal note; NULL: none */
+	json_object *changes;	/* the writes sent (a dry run: would be) */
+	const char *outcome;
+	char *error;
+	int exit;
+	bool wrote;		/* a write of this run went through */
+	bool look_entry, look_note;	/* may exist already: look first */
+	int posts;		/* POST attempts of the step under way */
+	char psa_team[24];	/* the re-read ticket's team, as a string */
+};
+
+static struct dq_context *ctx;
+static enum format format;
+static bool commit, to_psa;
+static char *run_id;
+static struct dq_cw *cw;
+static struct dq_journal *journal;
+static struct job **jobs;
+static size_t njobs, next_job;
+static long active;
+static bool launching;
+static int status;	/* the exit status so far */
+/* A commit's output waits for the writes: lines of other records are
+ * kept, in order, with the tickets'. */
+static struct item {
+	char *line;
+	struct job *job;
+} *items;
+static size_t nitems;
+
+/* Exit statuses by precedence: a refusal (69) needs someone to fix
+ * access, an invalid write (65) someone to fix data, and a transient
+ * fault (75) only another run. */
+static int
+rank(int code)
+{
+	return code == DQ_EXIT_UNAVAILABLE ? 3 : code == DQ_EXIT_DATA ? 2 :
+	    code == DQ_EXIT_TEMPFAIL ? 1 : 0;
+}
+
+static void
+raise_status(int code)
+{
+	if (rank(code) > rank(status))
+		status = code;
+}
+
+static bool
+same(const char *a, const char *b, bool icase)
+{
+	if (!a || !b)
+		return !a && !b;
+	return icase ? !strcasecmp(a, b) : !strcmp(a, b);
+}
+
+/* Members are compared as ConnectWise compares identifiers. */
+static bool
+same_state(const struct state *a, const struct state *b)
+{
+	return same(a->owner, b->owner, true) && same(a->team, b->team, false) &&
+	    same(a->status, b->status, false) && same(a->board, b->board, false);
+}
+
+/* Planning: the exact requests a decision takes */
+
+static void
+fail(struct job *jb, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+fail(struct job *jb, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (jb->error)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&jb->error, fmt, ap) < 0)
+		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
+	va_end(ap);
+	jb->exit = code;
+}
+
+static long
+psa_number(json_object *rec, const char *key)
+{
+	json_object *v = dq_get(dq_get(rec, "psa"), key);
+
+	return json_object_is_type(v, json_type_int) ?
+	    (long)json_object_get_int64(v) : 0;
+}
+
+/* A reference object: by ConnectWise id where the stream carries it. */
+static json_object *
+ref(const char *key, long id, const char *name)
+{
+	json_object *o = json_object_new_object();
+
+	if (id > 0)
+		json_object_object_add(o, "id", json_object_new_int64(id));
+	else
+		json_object_object_add(o, key, json_object_new_string(name));
+	return o;
+}
+
+static json_object *
+member_ref(const char *id)
+{
+	struct dq_member *m = dq_member_get(ctx, id);
+
+	return ref("identifier", m ? psa_number(m->rec, "id") : 0, id);
+}
+
+/* A team's id is its ConnectWise number as a string (DESIGN §5). */
+static json_object *
+team_ref(struct job *jb, const char *id)
+{
+	struct dq_team *t = dq_team_get(ctx, id);
+	long n = t ? psa_number(t->rec, "id") : 0;
+	char *end;
+
+	if (n > 0)
+		return ref("id", n, NULL);
+	n = strtol(id, &end, 10);
+	if (n <= 0 || *end) {
+		fail(jb, DQ_EXIT_DATA, "team \"%s\" has no ConnectWise id", id);
+		return NULL;
+	}
+	return ref("id", n, NULL);
+}
+
+/* Status names are resolved to the ids of the ticket's board, which the
+ * board record carries in psa.statuses. */
+static json_object *
+status_ref(struct job *jb, const char *board, const char *name)
+{
+	json_object *ids = dq_get(dq_get(dq_board_get(ctx, board), "psa"),
+	    "statuses");
+	json_object *id = dq_get(ids, name);
+
+	if (!json_object_is_type(id, json_type_int) ||
+	    json_object_get_int64(id) <= 0) {
+		fail(jb, DQ_EXIT_DATA, "board \"%s\" has no status \"%s\" in "
+		    "the stream's board record", board ? board : "", name);
+		return NULL;
+	}
+	return ref("id", (long)json_object_get_int64(id), NULL);
+}
+
+static json_object *
+change(const char *method, const char *path, json_object *body)
+{
+	json_object *c = json_object_new_object();
+
+	json_object_object_add(c, "method", json_object_new_string(method));
+	json_object_object_add(c, "path", json_object_new_string(path));
+	json_object_object_add(c, "body", json_object_get(body));
+	return c;
+}
+
+static void
+add_op(json_object *ops, const char *path, json_object *value)
+{
+	json_object *op = json_object_new_object();
+
+	json_object_object_add(op, "op", json_object_new_string("replace"));
+	json_object_object_add(op, "path", json_object_new_string(path));
+	json_object_object_add(op, "value", value);
+	json_object_array_add(ops, op);
+}
+
+static const char *
+member_name(const char *id)
+{
+	struct dq_member *m = dq_member_get(ctx, id);
+	const char *name = m ? dq_get_str(m->rec, "name") : NULL;
+
+	return name ? name : id;
+}
+
+static const char *
+team_name(const char *id)
+{
+	struct dq_team *t = dq_team_get(ctx, id);
+
+	return t && t->name ? t->name : id;
+}
+
+/* One readable paragraph: what was decided, by which mode and why, who
+ * came next, and which run and configuration decided. */
+static char *
+note_text(json_object *t)
+{
+	json_object *d = dq_get(t, "dispatch"), *cands = dq_get(d, "candidates");
+	json_object *slot = dq_get(t, "slot");
+	const char *chosen = dq_get_str(d, "chosen"), *team = dq_get_str(d, "team");
+	const char *mode = dq_get_str(d, "mode"), *reason = dq_get_str(d, "reason");
+	const char *config = dq_get_str(d, "config");
+	size_t shown = 0, n = json_object_is_type(cands, json_type_array) ?
+	    json_object_array_length(cands) : 0, others = 0;
+	struct dq_buf b = { 0 };
+
+	if (chosen) {
+		dq_buf_printf(&b, "dq assigned this ticket to %s (%s)",
+		    member_name(chosen), chosen);
+		if (team)
+			dq_buf_printf(&b, ", team %s (%s)", team_name(team), team);
+	} else {
+		dq_buf_printf(&b, "dq gave this ticket to team %s (%s), with no "
+		    "owner", team ? team_name(team) : "?", team ? team : "?");
+	}
+	dq_buf_printf(&b, ", by %s: %s.", mode ? mode : "?", reason ? reason : "?");
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(cands, i);
+		const char *id = dq_get_str(c, "id");
+		json_object *score = dq_get(c, "score");
+
+		if (!id || same(id, chosen, false))
+			continue;
+		if (shown == NOTE_RUNNERS_UP) {
+			others++;
+			continue;
+		}
+		dq_buf_printf(&b, "%s%s", shown ? ", " : " Runners-up: ", id);
+		if (score)
+			dq_buf_printf(&b, " (score %s)", json_object_get_string(score));
+		shown++;
+	}
+	if (others)
+		dq_buf_printf(&b, " and %zu more", others);
+	if (shown)
+		dq_buf_add(&b, ".", 1);
+	else if (chosen)
+		dq_buf_printf(&b, " No other candidate was eligible.");
+	if (dq_get_str(slot, "start") && dq_get_str(slot, "end"))
+		dq_buf_printf(&b, " Booked from %s to %s.", dq_get_str(slot, "start"),
+		    dq_get_str(slot, "end"));
+	dq_buf_printf(&b, " Run %s%s%s.", run_id, config ? ", configuration " : "",
+	    config ? config : "");
+	return dq_buf_take(&b);
+}
+
+static json_object *
+entry_body(struct job *jb, json_object *slot)
+{
+	const char *member = dq_get_str(slot, "member");
+	char start[DQ_TIMEBUF], end[DQ_TIMEBUF];
+	json_object *body, *type;
+	time_t s, e;
+
+	if (!member || !dq_time_parse(dq_get_str(slot, "start"), &s) ||
+	    !dq_time_parse(dq_get_str(slot, "end"), &e)) {
+		fail(jb, DQ_EXIT_DATA, "\"slot\" needs member, start and end");
+		return NULL;
+	}
+	body = json_object_new_object();
+	type = json_object_new_object();
+	json_object_object_add(body, "objectId", json_object_new_int64(jb->psa_id));
+	/* Type S: a service ticket, objectId its number. */
+	json_object_object_add(type, "identifier", json_object_new_string("S"));
+	json_object_object_add(body, "type", type);
+	json_object_object_add(body, "member", member_ref(member));
+	json_object_object_add(body, "dateStart", json_object_new_string(
+	    dq_time_format(s, start)));
+	json_object_object_add(body, "dateEnd", json_object_new_string(
+	    dq_time_format(e, end)));
+	/* dq-schedule kept the slot clear of the entries it saw; one that
+	 * appeared since is ConnectWise's to refuse, not ours to overbook. */
+	json_object_object_add(body, "allowScheduleConflictsFlag",
+	    json_object_new_boolean(false));
+	return body;
+}
+
+static json_object *
+note_body(const char *text)
+{
+	json_object *body = json_object_new_object();
+
+	json_object_object_add(body, "text", json_object_new_string(text));
+	json_object_object_add(body, "detailDescriptionFlag",
+	    json_object_new_boolean(false));
+	json_object_object_add(body, "internalAnalysisFlag",
+	    json_object_new_boolean(true));
+	json_object_object_add(body, "resolutionFlag",
+	    json_object_new_boolean(false));
+	/* For the desk's eyes: no mail goes out about it. */
+	json_object_object_add(body, "processNotifications",
+	    json_object_new_boolean(false));
+	return body;
+}
+
+/* "/service/tickets/5001" and the like: paths below the API base, as the
+ * changes show them; the client takes them without the slash. */
+static char *
+ticket_path(long id, const char *below)
+{
+	return dq_asprintf("/service/tickets/%ld%s", id, below);
+}
+
+/* The writes that put a decision and its slot into ConnectWise, judged
+ * against the ticket as its record has it. */
+static void
+plan_connectwise(struct job *jb, json_object *d, bool decides)
+{
+	const char *decision = dq_get_str(d, "outcome");
+	json_object *slot = dq_get(jb->rec, "slot"), *v;
+
+	if ((jb->psa_id = psa_number(jb->rec, "id")) <= 0) {
+		fail(jb, DQ_EXIT_DATA, "no psa.id: not a ConnectWise ticket");
+		return;
+	}
+	if (decides) {
+		if (!strcmp(decision, "assigned") &&
+		    !(jb->want.owner = dq_get_str(d, "chosen"))) {
+			fail(jb, DQ_EXIT_DATA, "an assigned decision without "
+			    "\"chosen\"");
+			return;
+		}
+		if (dq_get_str(d, "team"))
+			jb->want.team = dq_get_str(d, "team");
+		if (dq_policy.status_after)
+			jb->want.status = dq_policy.status_after;
+		jb->patch = json_object_new_array();
+		if (!same(jb->want.owner, jb->expect.owner, true))
+			add_op(jb->patch, "owner", member_ref(jb->want.owner));
+		if (!same(jb->want.team, jb->expect.team, false) &&
+		    (v = team_ref(jb, jb->want.team)))
+			add_op(jb->patch, "team", v);
+		if (!same(jb->want.status, jb->expect.status, false) &&
+		    (v = status_ref(jb, jb->want.board, jb->want.status)))
+			add_op(jb->patch, "status", v);
+		if (json_object_array_length(jb->patch) == 0) {
+			json_object_put(jb->patch);
+			jb->patch = NULL;
+		}
+		if (dq_policy.note)
+			jb->note = note_text(jb->rec);
+	}
+	if (dq_get_str(slot, "start"))
+		jb->entry = entry_body(jb, slot);
+}
+
+/* The writes of the plan: what a dry run shows and an intent records. */
+static json_object *
+planned_changes(struct job *jb)
+{
+	json_object *all = json_object_new_array(), *body;
+	char *path;
+
+	if (jb->error)
+		return all;
+	if (jb->patch) {
+		path = ticket_path(jb->psa_id, "");
+		json_object_array_add(all, change("PATCH", path, jb->patch));
+		free(path);
+	}
+	if (jb->entry)
+		json_object_array_add(all, change("POST", "/schedule/entries",
+		    jb->entry));
+	if (jb->note) {
+		path = ticket_path(jb->psa_id, "/notes");
+		body = note_body(jb->note);
+		json_object_array_add(all, change("POST", path, body));
+		json_object_put(body);
+		free(path);
+	}
+	return all;
+}
+
+static void
+plan(struct job *jb)
+{
+	json_object *t = jb->rec, *d = dq_get(t, "dispatch");
+	json_object *watch = dq_get(t, "watch");
+	const char *decision = dq_get_str(d, "outcome");
+	bool decides = decision && (!strcmp(decision, "assigned") ||
+	    !strcmp(decision, "team"));
+
+	jb->expect = (struct state){ dq_get_str(t, "owner"),
+	    dq_get_str(t, "team"), dq_get_str(t, "status"),
+	    dq_get_str(t, "board") };
+	/* dq-watch cleared it: the PSA still shows the previous owner. */
+	if (dq_get_bool(watch, "clear", false))
+		jb->expect.owner = dq_get_str(watch, "previous_owner");
+	jb->want = jb->expect;
+	/* Held, unassigned, skipped and manual tickets are journaled, not
+	 * written; a slot that dq-schedule booked is written, also on an
+	 * owned ticket it booked with --backfill. */
+	jb->writes = decides || dq_get_str(dq_get(t, "slot"), "start");
+	if (jb->writes && to_psa)
+		plan_connectwise(jb, d, decides);
+	jb->changes = commit ? json_object_new_array() : planned_changes(jb);
+}
+
+static json_object *
+applied_json(struct job *jb, bool planned)
+{
+	json_object *a = json_object_new_object();
+
+	json_object_object_add(a, "target", json_object_new_string(
+	    to_psa ? "connectwise" : "none"));
+	json_object_object_add(a, "commit", json_object_new_boolean(commit));
+	if (!planned)
+		json_object_object_add(a, "outcome",
+		    json_object_new_string(jb->outcome));
+	json_object_object_add(a, "changes", planned ? planned_changes(jb) :
+	    json_object_get(jb->changes));
+	if (!planned && jb->error)
+		json_object_object_add(a, "error",
+		    json_object_new_string(jb->error));
+	return a;
+}
+
+/* Failures are errors; a conflict is an outcome, said unless --quiet. */
+static void
+report(struct job *jb)
+{
+	if (!jb->error)
+		return;
+	if (!strcmp(jb->outcome, "conflict")) {
+		if (!dq_policy.quiet)
+			dq_warnx("ticket %s: conflict: %s", jb->id, jb->error);
+		return;
+	}
+	dq_warnx("ticket %s: %s", jb->id, jb->error);
+	raise_status(jb->exit);
+}
+
+/* Output */
+
+/* Writes up to width characters of s (UTF-8) and pads to width, with
+ * control characters shown as spaces: a summary cannot move the cursor. */
+static void
+cell(const char *s, int width, bool last)
+{
+	size_t len = strlen(s), end = 0;
+	int chars = 0, keep;
+
+	for (size_t i = 0; i < len; i++)
+		chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+	keep = chars > width && !last ? width - 3 : chars;
+	for (int c = 0; end < len; end++) {
+		if (((unsigned char)s[end] & 0xc0) != 0x80 && c++ == keep)
+			break;
+	}
+	for (size_t i = 0; i < end; i++)
+		putchar((unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i]);
+	if (keep < chars) {
+		fputs("...", stdout);
+		keep += 3;
+	}
+	if (last)
+		putchar('\n');
+	else
+		printf("%*s", width - keep + 1, "");
+}
+
+static const char *
+or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+/* "2026-11-23 15:10Z": a slot's start, short enough for a column. */
+static const char *
+short_time(const char *t, char *buf, size_t len)
+{
+	if (!t || strlen(t) < 16)
+		return "-";
+	snprintf(buf, len, "%.10s %.5sZ", t, t + 11);
+	return buf;
+}
+
+static void
+table_header(void)
+{
+	printf("%-7s %-32s %-10s %-14s %-17s %-26s %s\n", "TICKET", "SUMMARY",
+	    "DECISION", "OWNER/TEAM", "SLOT", "REASON", "APPLIED");
+}
+
+static void
+table_row(struct job *jb)
+{
+	json_object *d = dq_get(jb->rec, "dispatch");
+	const char *decision = dq_get_str(d, "outcome");
+	const char *who = dq_get_str(d, "chosen"), *team = dq_get_str(d, "team");
+	char buf[128], when[32];
+
+	if (!who && team && decision && !strcmp(decision, "team")) {
+		snprintf(buf, sizeof buf, "team %s", team_name(team));
+		who = buf;
+	}
+	cell(jb->id, 7, false);
+	cell(or_dash(dq_get_str(jb->rec, "summary")), 32, false);
+	cell(or_dash(decision), 10, false);
+	cell(or_dash(who), 14, false);
+	cell(short_time(dq_get_str(dq_get(jb->rec, "slot"), "start"), when,
+	    sizeof when), 17, false);
+	cell(or_dash(dq_get_str(d, "reason")), 26, false);
+	cell(jb->outcome, 0, true);
+}
+
+static const char *const csv_columns[] = {
+	"ticket", "summary", "board", "company", "decision", "owner", "team",
+	"slot_start", "slot_end", "reason", "outcome", "error",
+};
+#define NCOLUMNS (sizeof csv_columns / sizeof csv_columns[0])
+
+/* A cell a spreadsheet would take for a formula (= + - @, or a tab or
+ * carriage return before one) is made text with a leading quote. */
+static void
+csv_cell(const char *s, bool last)
+{
+	char *safe = NULL;
+
+	if (!s)
+		s = "";
+	if (strchr("=+-@\t\r", *s) && *s)
+		s = safe = dq_asprintf("'%s", s);
+	csv_fwrite(stdout, s, strlen(s));
+	putchar(last ? '\n' : ',');
+	free(safe);
+}
+
+static void
+csv_header(void)
+{
+	for (size_t i = 0; i < NCOLUMNS; i++)
+		csv_cell(csv_columns[i], i + 1 == NCOLUMNS);
+}
+
+static void
+csv_row(struct job *jb)
+{
+	json_object *d = dq_get(jb->rec, "dispatch"), *slot = dq_get(jb->rec, "slot");
+	const char *v[NCOLUMNS] = {
+		jb->id, dq_get_str(jb->rec, "summary"),
+		dq_get_str(jb->rec, "board"), dq_get_str(jb->rec, "company"),
+		dq_get_str(d, "outcome"), dq_get_str(d, "chosen"),
+		dq_get_str(d, "team"), dq_get_str(slot, "start"),
+		dq_get_str(slot, "end"), dq_get_str(d, "reason"), jb->outcome,
+		jb->error,
+	};
+
+	for (size_t i = 0; i < NCOLUMNS; i++)
+		csv_cell(v[i], i + 1 == NCOLUMNS);
+}
+
+static void
+output(struct job *jb, struct dq_input *in)
+{
+	switch (format) {
+	case FORMAT_NDJSON:
+		dq_write_annotated(in, "applied", applied_json(jb, false));
+		break;
+	case FORMAT_TABLE:
+		table_row(jb);
+		break;
+	case FORMAT_CSV:
+		csv_row(jb);
+		break;
+	}
+}
+
+static void
+free_job(struct job *jb)
+{
+	json_object_put(jb->rec);
+	json_object_put(jb->patch);
+	json_object_put(jb->entry);
+	json_object_put(jb->changes);
+	free(jb->note);
+	free(jb->error);
+	free(jb->line);
+	free(jb);
+}
+
+/* Committing: one ticket's chain of requests */
+
+static void launch(void);
+
+static void
+done(struct job *jb, const char *outcome)
+{
+	jb->outcome = outcome;
+	report(jb);
+	if (journal) {
+		json_object_object_add(jb->rec, "applied", applied_json(jb, false));
+		dq_journal_append(journal, "outcome", jb->seq, true, jb->rec);
+	}
+	active--;
+	launch();
+}
+
+static void
+failed(struct job *jb, const struct dq_cw_reply *reply)
+{
+	fail(jb, reply->exit, "%s", reply->error ? reply->error : "failed");
+	done(jb, "failed");
+}
+
+static void step_note(struct job *jb);
+static void step_entry(struct job *jb);
+
+static void
+got_notes(const struct dq_cw_reply *reply, void *arg)
+{
+	struct job *jb = arg;
+
+	if (reply->exit != DQ_EXIT_OK) {
+		failed(jb, reply);
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(reply->body); i++)
+		if (same(dq_get_str(json_object_array_get_idx(reply->body, i),
+		    "text"), jb->note, false)) {
+			done(jb, jb->wrote ? "applied" : "unchanged");
+			return;
+		}
+	jb->look_note = false;
+	step_note(jb);
+}
+
+static void
+posted_note(const struct dq_cw_reply *reply, void *arg)
+{
+	struct job *jb = arg;
+
+	if (reply->exit == DQ_EXIT_OK) {
+		jb->wrote = true;
+		done(jb, "applied");
+	} else if (reply->exit == DQ_EXIT_TEMPFAIL && jb->posts < POST_ATTEMPTS) {
+		jb->look_note = true;
+		step_note(jb);
+	} else {
+		failed(jb, reply);
+	}
+}
+
+static void
+step_note(struct job *jb)
+{
+	char *path;
+	json_object *body;
+
+	if (!jb->note) {
+		done(jb, jb->wrote ? "applied" : "unchanged");
+		return;
+	}
+	path = ticket_path(jb->psa_id, "/notes");
+	if (jb->look_note) {
+		dq_cw_list(cw, path + 1, NULL, "id,text", got_notes, jb);
+	} else {
+		body = note_body(jb->note);
+		jb->posts++;
+		json_object_array_add(jb->changes, change("POST", path, body));
+		dq_cw_send(cw, "POST", path + 1, body, posted_note, jb);
+		json_object_put(body);
+	}
+	free(path);
+}
+
+static void
+got_entries(const struct dq_cw_reply *reply, void *arg)
+{
+	struct job *jb = arg;
+
+	if (reply->exit != DQ_EXIT_OK) {
+		failed(jb, reply);
+		return;
+	}
+	jb->look_entry = false;
+	if (json_object_array_length(reply->body) > 0) {
+		jb->posts = 0;
+		step_note(jb);
+	} else {
+		step_entry(jb);
+	}
+}
+
+static void
+posted_entry(const struct dq_cw_reply *reply, void *arg)
+{
+	struct job *jb = arg;
+
+	if (reply->exit == DQ_EXIT_OK) {
+		jb->wrote = true;
+		jb->posts = 0;
+		step_note(jb);
+	} else if (reply->exit == DQ_EXIT_TEMPFAIL && jb->posts < POST_ATTEMPTS) {
+		jb->look_entry = true;
+		step_entry(jb);
+	} else {
+		failed(jb, reply);
+	}
+}
+
+/* Before a calendar entry is created where one may exist already (the
+ * ticket was found in its intended state, or a POST failed on the way),
+ * ConnectWise is asked for one of the same ticket, member and start. */
+static void
+step_entry(struct job *jb)
+{
+	char *member, *conditions;
+
+	if (!jb->entry) {
+		step_note(jb);
+		return;
+	}
+	if (jb->look_entry) {
+		member = dq_cw_quote(dq_get_str(dq_get(jb->rec, "slot"), "member"));
+		conditions = dq_asprintf("type/identifier=\"S\" and objectId=%ld "
+		    "and member/identifier=%s and dateStart=[%s]", jb->psa_id,
+		    member, dq_get_str(jb->entry, "dateStart"));
+		dq_cw_list(cw, "schedule/entries", conditions, "id", got_entries, jb);
+		free(conditions);
+		free(member);
+		return;
+	}
+	jb->posts++;
+	json_object_array_add(jb->changes, change("POST", "/schedule/entries",
+	    jb->entry));
+	dq_cw_send(cw, "POST", "schedule/entries", jb->entry, posted_entry, jb);
+}
+
+static void
+patched(const struct dq_cw_reply *reply, void *arg)
+{
+	struct job *jb = arg;
+
+	if (reply->exit != DQ_EXIT_OK) {
+		failed(jb, reply);
+		return;
+	}
+	jb->wrote = true;
+	step_entry(jb);
+}
+
+static const char *
+none(const char *s)
+{
+	return s ? s : "none";
+}
+
+static void
+conflict(struct job *jb, const struct state *now)
+{
+	struct dq_buf b = { 0 };
+	static const char *const names[] = { "owner", "team", "status", "board" };
+	const char *was[] = { now->owner, now->team, now->status, now->board };
+	const char *exp[] = { jb->expect.owner, jb->expect.team,
+	    jb->expect.status, jb->expect.board };
+
+	for (int i = 0; i < 4; i++)
+		if (!same(was[i], exp[i], i == 0))
+			dq_buf_printf(&b, "%s%s is %s in ConnectWise, not %s",
+			    b.len ? "; " : "", names[i], none(was[i]), none(exp[i]));
+	jb->error = dq_buf_take(&b);
+	done(jb, "conflict");
+}
+
+/* The ticket as ConnectWise has it now decides: already as intended
+ * (a re-run after a crash, or another run with the same decision), as
+ * the record had it (write), or changed by someone else (a conflict). */
+static void
+got_ticket(const struct dq_cw_reply *reply, void *arg)
+{
+	struct job *jb = arg;
+	json_object *t = reply->body, *team = dq_get(dq_get(t, "team"), "id");
+	struct state now;
+	char *path;
+
+	if (reply->exit != DQ_EXIT_OK) {
+		failed(jb, reply);
+		return;
+	}
+	if (json_object_is_type(team, json_type_int))
+		snprintf(jb->psa_team, sizeof jb->psa_team, "%lld",
+		    (long long)json_object_get_int64(team));
+	now = (struct state){ dq_get_str(dq_get(t, "owner"), "identifier"),
+	    json_object_is_type(team, json_type_int) ? jb->psa_team : NULL,
+	    dq_get_str(dq_get(t, "status"), "name"),
+	    dq_get_str(dq_get(t, "board"), "name") };
+	if (same_state(&now, &jb->want)) {
+		jb->look_entry = jb->look_note = true;
+		step_entry(jb);
+	} else if (!same_state(&now, &jb->expect)) {
+		conflict(jb, &now);
+	} else {
+		path = ticket_path(jb->psa_id, "");
+		json_object_array_add(jb->changes, change("PATCH", path, jb->patch));
+		dq_cw_send(cw, "PATCH", path + 1, jb->patch, patched, jb);
+		free(path);
+	}
+}
+
+/* The intent goes in first, unless another live run holds one; then
+ * the ticket is read again. */
+static void
+start(struct job *jb)
+{
+	char *run = NULL, *path;
+	long pid;
+
+	if (journal) {
+		dq_journal_lock(journal);
+		if (dq_journal_busy(journal, jb->id, &run, &pid)) {
+			dq_journal_unlock(journal);
+			jb->error = dq_asprintf("run %s (pid %ld) is writing it",
+			    run, pid);
+			free(run);
+			done(jb, "conflict");
+			return;
+		}
+		json_object_object_add(jb->rec, "applied", applied_json(jb, true));
+		dq_journal_add(journal, "intent", jb->seq, true, jb->rec);
+		dq_journal_unlock(journal);
+	}
+	path = ticket_path(jb->psa_id, "");
+	dq_cw_get(cw, path + 1, got_ticket, jb);
+	free(path);
+}
+
+static bool
+needs_psa(const struct job *jb)
+{
+	return jb->writes && to_psa && !jb->error;
+}
+
+/* Starts tickets while fewer than --parallel are under way. A ticket
+ * that ends at once ends inside start; the loop, not recursion, goes on. */
+static void
+launch(void)
+{
+	if (launching)
+		return;
+	launching = true;
+	while (active < dq_policy.parallel && next_job < njobs) {
+		struct job *jb = jobs[next_job++];
+
+		if (needs_psa(jb)) {
+			active++;
+			start(jb);
+		}
+	}
+	launching = false;
+}
+
+/* Tickets with nothing to write to the PSA are settled at once, their
+ * outcomes journaled together; the rest go through their chains. */
+static void
+commit_all(void)
+{
+	if (dq_policy.journals.n)
+		journal = dq_journal_open(
+		    dq_policy.journals.v[dq_policy.journals.n - 1], run_id);
+	if (journal)
+		dq_journal_lock(journal);
+	for (size_t i = 0; i < njobs; i++) {
+		struct job *jb = jobs[i];
+
+		if (needs_psa(jb))
+			continue;
+		jb->outcome = jb->error ? "failed" : jb->writes ? "applied" :
+		    "unchanged";
+		report(jb);
+		if (journal) {
+			json_object_object_add(jb->rec, "applied",
+			    applied_json(jb, false));
+			dq_journal_add(journal, "outcome", jb->seq, true, jb->rec);
+		}
+	}
+	if (journal)
+		dq_journal_unlock(journal);
+	launch();
+	if (cw)
+		dq_cw_run(cw);
+}
+
+/* The stream */
+
+static void
+keep(char *line, struct job *jb)
+{
+	items = xrealloc(items, (nitems + 1) * sizeof *items);
+	items[nitems++] = (struct item){ line, jb };
+}
+
+/* A stream without a run record acts as run "dq-<now>". */
+static void
+default_run_id(void)
+{
+	char now[DQ_TIMEBUF], id[DQ_TIMEBUF];
+	size_t n = 0;
+
+	if (run_id)
+		return;
+	dq_time_format(dq_now(), now);
+	for (const char *p = now; *p; p++)
+		if (*p != '-' && *p != ':')
+			id[n++] = *p;
+	id[n] = '\0';
+	run_id = dq_asprintf("dq-%s", id);
+}
+
+static void
+ticket(struct dq_input *in)
+{
+	static long seq;
+	const char *id = dq_get_str(in->rec, "id");
+	struct job *jb;
+
+	if (!id || !*id)
+		dq_die_data("ticket: \"id\" must be a non-empty string");
+	default_run_id();
+	jb = xcalloc(1, sizeof *jb);
+	jb->rec = json_object_get(in->rec);
+	jb->id = id;
+	jb->seq = ++seq;
+	plan(jb);
+	if (commit) {
+		jb->line = xstrdup(in->line);
+		jb->len = in->len;
+		jb->compact = in->compact;
+		jobs = xrealloc(jobs, (njobs + 1) * sizeof *jobs);
+		jobs[njobs++] = jb;
+		keep(NULL, jb);
+		return;
+	}
+	jb->outcome = "dry-run";
+	report(jb);
+	output(jb, in);
+	free_job(jb);
+}
+
+static void
+record(struct dq_input *in, void *arg)
+{
+	if (!strcmp(in->kind, "ticket")) {
+		ticket(in);
+		return;
+	}
+	if (!strcmp(in->kind, "run")) {
+		dq_clock_observe(in->rec);
+		if (dq_get_str(in->rec, "id")) {
+			free(run_id);
+			run_id = xstrdup(dq_get_str(in->rec, "id"));
+		}
+	} else {
+		dq_context_add(ctx, in->kind, in->rec);
+	}
+	if (format != FORMAT_NDJSON)
+		return;
+	if (commit)
+		keep(xstrdup(in->compact ? in->line : dq_json_string(in->rec)),
+		    NULL);
+	else
+		dq_write_input(in);
+}
+
+static void
+flush_kept(void)
+{
+	for (size_t i = 0; i < nitems; i++) {
+		struct job *jb = items[i].job;
+		struct dq_input in;
+
+		if (!jb) {
+			puts(items[i].line);
+			free(items[i].line);
+			continue;
+		}
+		in = (struct dq_input){ .rec = jb->rec, .kind = "ticket",
+		    .line = jb->line, .len = jb->len, .compact = jb->compact };
+		/* Without the applied of the journal, the line is spliced. */
+		json_object_object_del(jb->rec, "applied");
+		output(jb, &in);
+		free_job(jb);
+	}
+	free(items);
+	free(jobs);
+}
+
+static void
+settle_options(void)
+{
+	const char *f = dq_policy.format;
+
+	to_psa = !dq_policy.target || !strcmp(dq_policy.target, "connectwise");
+	format = !f ? (isatty(STDOUT_FILENO) ? FORMAT_TABLE : FORMAT_NDJSON) :
+	    !strcmp(f, "table") ? FORMAT_TABLE : !strcmp(f, "csv") ?
+	    FORMAT_CSV : FORMAT_NDJSON;
+	commit = dq_policy.commit;
+	/* The master toggle: off, nothing is written, even with --commit. */
+	if (commit && !dq_policy.auto_dispatch) {
+		if (!dq_policy.quiet)
+			dq_warnx("auto-dispatch is off: a dry run, nothing is "
+			    "written");
+		commit = false;
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	int first = dq_policy_load(argc, argv, DQ_APPLY, "[options] [file ...]",
+	    "Shows what the decisions of a stream would change (a dry run), "
+	    "or with --commit\nwrites them to the PSA and journals every "
+	    "outcome.");
+
+	settle_options();
+	if (commit && to_psa)
+		cw = dq_cw_open();
+	ctx = dq_context_new();
+	if (format == FORMAT_TABLE)
+		table_header();
+	else if (format == FORMAT_CSV)
+		csv_header();
+	dq_stream_files(argc - first, argv + first, record, NULL);
+	if (commit) {
+		default_run_id();
+		commit_all();
+		flush_kept();
+	}
+	if (journal)
+		dq_journal_close(journal);
+	if (cw)
+		dq_cw_close(cw);
+	dq_context_free(ctx);
+	free(run_id);
+	return dq_close_stdout(status);
+}

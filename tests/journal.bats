@@ -1,0 +1,225 @@
+#!/usr/bin/env bats
+# The journal as its readers see it: dq-eligible --once, dq-pick --journal,
+# torn and foreign lines, rotated files; and dq-apply's output formats and
+# option errors, which need no PSA.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load helper
+	snapshot=$EXAMPLES/msp-snapshot.ndjson
+	policy=$EXAMPLES/policy
+	journal=$BATS_TEST_TMPDIR/journal
+}
+
+# The example's decisions under its policy.
+decide() {
+	dq-eligible -q -p "$policy" "$@" "$snapshot" | dq-pick -q -p "$policy"
+}
+
+# dq-eligible on the example with the default settings, which leave every
+# unowned ticket eligible.
+eligible() {
+	dq-eligible "$@" "$snapshot"
+}
+
+# The reason dq-eligible gives ticket ID a skip, or "eligible".
+reason_of() {
+	jq -r --arg id "$1" 'select(.kind == "ticket" and .id == $id) |
+		.dispatch.reason // "eligible"'
+}
+
+# A journal line: PHASE COMMIT RECORD.
+journal_line() {
+	jq -cn --arg phase "$1" --argjson commit "$2" --argjson record "$3" \
+		'{kind: "journal", phase: $phase, run: "r", seq: 1,
+		  at: "2026-11-23T15:00:00Z", wall: "2026-11-23T15:00:01Z",
+		  commit: $commit, pid: 1, record: $record}'
+}
+
+@test "--once skips what a committed run dispatched, and only that" {
+	decide | dq-apply --commit --target none --journal "$journal" >/dev/null
+	dq-eligible -q -p "$policy" --once --journal "$journal" "$snapshot" >"$BATS_TEST_TMPDIR/again"
+	# Assigned, team and unassigned decisions are settled.
+	for t in 48119 48113 48101 48121; do
+		assert_equal "$t $(reason_of $t <"$BATS_TEST_TMPDIR/again")" "$t already-dispatched"
+	done
+	# Held tickets were not dispatched; skipped ones keep their reasons.
+	assert_equal "$(reason_of 48110 <"$BATS_TEST_TMPDIR/again")" eligible
+	assert_equal "$(reason_of 48061 <"$BATS_TEST_TMPDIR/again")" status
+	assert_equal "$(reason_of 48109 <"$BATS_TEST_TMPDIR/again")" "company-excluded:Internal IT"
+	run bash -c "tickets <'$BATS_TEST_TMPDIR/again' | jq -r 'select(.dispatch.reason == \"already-dispatched\")' | jq -s length"
+	assert_output 30
+}
+
+@test "--once: a dry run's lines and skipped outcomes never count" {
+	t48119=$(tickets <"$snapshot" | jq -c 'select(.id == "48119")')
+	t48124=$(tickets <"$snapshot" | jq -c 'select(.id == "48124")')
+	{
+		journal_line outcome false "$(jq -c '. + {dispatch: {outcome: "assigned"}, applied: {outcome: "applied"}}' <<<"$t48119")"
+		journal_line outcome true "$(jq -c '. + {dispatch: {outcome: "skipped", reason: "auto-dispatch-off"}, applied: {outcome: "unchanged"}}' <<<"$t48124")"
+	} >"$journal"
+	run --separate-stderr eligible --once --journal "$journal"
+	assert_equal "$(reason_of 48119 <<<"$output")" eligible
+	assert_equal "$(reason_of 48124 <<<"$output")" eligible
+}
+
+@test "--once: a conflict or a failure does not settle a ticket" {
+	t=$(tickets <"$snapshot" | jq -c 'select(.id == "48119")')
+	{
+		journal_line outcome true "$(jq -c '. + {dispatch: {outcome: "assigned"}, applied: {outcome: "conflict"}}' <<<"$t")"
+		journal_line outcome true "$(jq -c '. + {dispatch: {outcome: "assigned"}, applied: {outcome: "failed"}}' <<<"$t")"
+	} >"$journal"
+	run --separate-stderr eligible --once --journal "$journal"
+	assert_equal "$(reason_of 48119 <<<"$output")" eligible
+	journal_line outcome true "$(jq -c '. + {dispatch: {outcome: "assigned"}, applied: {outcome: "unchanged"}}' <<<"$t")" >>"$journal"
+	run --separate-stderr eligible --once --journal "$journal"
+	assert_equal "$(reason_of 48119 <<<"$output")" already-dispatched
+}
+
+@test "--once: a later redispatch event resets a ticket; a cleared ticket is not skipped" {
+	t=$(tickets <"$snapshot" | jq -c 'select(.id == "48119")')
+	journal_line outcome true "$(jq -c '. + {dispatch: {outcome: "assigned"}, applied: {outcome: "applied"}}' <<<"$t")" >"$journal"
+	journal_line event true '{"kind":"event","type":"ISSUE_STALLED","ticket":"48119","member":"dkowalski","clear":true}' >>"$journal"
+	run --separate-stderr eligible --once --journal "$journal"
+	assert_equal "$(reason_of 48119 <<<"$output")" eligible
+	# An event that clears nothing changes nothing.
+	journal_line outcome true "$(jq -c '. + {dispatch: {outcome: "assigned"}, applied: {outcome: "applied"}}' <<<"$t")" >"$journal"
+	journal_line event true '{"kind":"event","type":"ISSUE_NOACK","ticket":"48119"}' >>"$journal"
+	run --separate-stderr eligible --once --journal "$journal"
+	assert_equal "$(reason_of 48119 <<<"$output")" already-dispatched
+	# dq-watch cleared it in this stream: it goes out again.
+	jq -c 'if .id == "48119" then . + {watch: {event: "ISSUE_STALLED", previous_owner: "dkowalski", clear: true}} else . end' "$snapshot" >"$BATS_TEST_TMPDIR/cleared"
+	run bash -c "dq-eligible --once --journal '$journal' '$BATS_TEST_TMPDIR/cleared' | jq -r 'select(.id == \"48119\") | .eligible.pool'"
+	assert_output default-team
+}
+
+@test "--once needs --journal; a missing journal is empty" {
+	run --separate-stderr dq-eligible --once "$snapshot"
+	assert_failure 64
+	assert_equal "$stderr" "dq-eligible: --once needs --journal"
+	run --separate-stderr eligible --once --journal "$BATS_TEST_TMPDIR/none"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(reason_of 48119 <<<"$output")" eligible
+}
+
+@test "rotated journals are read in turn; a torn last line is skipped with a warning" {
+	t=$(tickets <"$snapshot" | jq -c 'select(.id == "48119")')
+	u=$(tickets <"$snapshot" | jq -c 'select(.id == "48124")')
+	journal_line outcome true "$(jq -c '. + {dispatch: {outcome: "assigned"}, applied: {outcome: "applied"}}' <<<"$t")" >"$journal.1"
+	line=$(journal_line outcome true "$(jq -c '. + {dispatch: {outcome: "assigned"}, applied: {outcome: "applied"}}' <<<"$u")")
+	printf '%s' "${line:0:80}" >"$journal"
+	run --separate-stderr eligible --once --journal "$journal.1" --journal "$journal"
+	assert_success
+	assert_equal "$stderr" "dq-eligible: $journal: line 1: torn last line skipped"
+	assert_equal "$(reason_of 48119 <<<"$output")" already-dispatched
+	assert_equal "$(reason_of 48124 <<<"$output")" eligible
+	# -q mutes the warning.
+	run --separate-stderr eligible -q --once --journal "$journal"
+	assert_equal "$stderr" ""
+}
+
+@test "a writer ends a torn line before its own, so every later line is whole" {
+	printf '{"kind":"journal","phase":"outc' >"$journal"
+	decide | dq-apply --commit --target none --journal "$journal" >/dev/null
+	run head -n 1 "$journal"
+	assert_output '{"kind":"journal","phase":"outc'
+	assert_equal "$(tail -n +2 "$journal" | jq -c . | wc -l)" "$(tickets <"$snapshot" | wc -l)"
+	# Readers skip the torn line in the middle, with a warning.
+	run --separate-stderr eligible --once --journal "$journal"
+	assert_equal "$stderr" "dq-eligible: $journal: line 1: not a journal line; skipped"
+	assert_equal "$(reason_of 48119 <<<"$output")" already-dispatched
+}
+
+@test "dq-pick --journal: last_dispatched_at is the later of the record's and the journal's" {
+	cat >"$BATS_TEST_TMPDIR/rr.ndjson" <<-'EOF'
+	{"kind":"run","id":"r","now":"2026-11-23T15:00:00Z"}
+	{"kind":"board","id":"1","name":"Desk","statuses":[{"name":"New","closed":false}]}
+	{"kind":"member","id":"ann","name":"Ann","teams":["7"],"last_dispatched_at":"2026-11-23T09:00:00Z"}
+	{"kind":"member","id":"bob","name":"Bob","teams":["7"],"last_dispatched_at":"2026-11-23T10:00:00Z"}
+	{"kind":"team","id":"7","name":"Desk","boards":["Desk"],"members":["ann","bob"],"default":true}
+	{"kind":"ticket","id":"1","board":"Desk","status":"New","owner":null,"team":null}
+	EOF
+	pick() {
+		dq-eligible "$BATS_TEST_TMPDIR/rr.ndjson" | dq-pick --mode round-robin "$@" |
+			jq -c 'select(.kind == "ticket") | [.dispatch.chosen, .dispatch.candidates]'
+	}
+	run pick
+	assert_output '["ann",[{"id":"ann","score":"2026-11-23T09:00:00Z"},{"id":"bob","score":"2026-11-23T10:00:00Z"}]]'
+	# The journal gave ann a ticket at 14:00: bob's turn. An older journal
+	# entry for bob does not move him back.
+	{
+		journal_line outcome true '{"kind":"ticket","id":"9","dispatch":{"outcome":"assigned","chosen":"ann"},"applied":{"outcome":"applied"}}' |
+			jq -c '.at = "2026-11-23T14:00:00Z"'
+		journal_line outcome true '{"kind":"ticket","id":"8","dispatch":{"outcome":"assigned","chosen":"bob"},"applied":{"outcome":"applied"}}' |
+			jq -c '.at = "2026-11-20T08:00:00Z"'
+		# Neither a dry run nor a conflict gave anyone work.
+		journal_line outcome false '{"kind":"ticket","id":"7","dispatch":{"outcome":"assigned","chosen":"bob"},"applied":{"outcome":"dry-run"}}' |
+			jq -c '.at = "2026-11-23T14:30:00Z"'
+		journal_line outcome true '{"kind":"ticket","id":"6","dispatch":{"outcome":"assigned","chosen":"bob"},"applied":{"outcome":"conflict"}}' |
+			jq -c '.at = "2026-11-23T14:30:00Z"'
+	} >"$journal"
+	run pick --journal "$journal"
+	assert_output '["bob",[{"id":"bob","score":"2026-11-23T10:00:00Z"},{"id":"ann","score":"2026-11-23T14:00:00Z"}]]'
+}
+
+@test "--format csv: one quoted row per ticket, formulas made text" {
+	cat >"$BATS_TEST_TMPDIR/in" <<-'EOF'
+	{"kind":"ticket","id":"1","summary":"=HYPERLINK(\"http://x\",\"click\")","board":"Desk","company":"+Acme, Inc.","psa":{"id":1},"dispatch":{"outcome":"assigned","chosen":"@ann","team":"-7","reason":"round-robin"}}
+	{"kind":"ticket","id":"2","summary":"\tTab first","board":"Desk","company":"Plain","dispatch":{"outcome":"skipped","reason":"status"}}
+	EOF
+	run dq-apply --format csv --target none "$BATS_TEST_TMPDIR/in"
+	assert_success
+	assert_line -n 0 '"ticket","summary","board","company","decision","owner","team","slot_start","slot_end","reason","outcome","error"'
+	assert_line -n 1 "\"1\",\"'=HYPERLINK(\"\"http://x\"\",\"\"click\"\")\",\"Desk\",\"'+Acme, Inc.\",\"assigned\",\"'@ann\",\"'-7\",\"\",\"\",\"round-robin\",\"dry-run\",\"\""
+	assert_line -n 2 "\"2\",\"'	Tab first\",\"Desk\",\"Plain\",\"skipped\",\"\",\"\",\"\",\"\",\"status\",\"dry-run\",\"\""
+	assert_equal "${#lines[@]}" 3
+}
+
+@test "--format table on a terminal by default: one row per ticket, no control characters" {
+	printf '%s\n' '{"kind":"run","id":"r","now":"2026-11-23T15:00:00Z"}' \
+		'{"kind":"ticket","id":"48113","summary":"Entire office offline - no internet at all","board":"Desk","psa":{"id":48113},"dispatch":{"outcome":"assigned","chosen":"adoe","team":"25","reason":"rule:vip-acme:assign"},"slot":{"member":"adoe","start":"2026-11-23T15:40:00Z","end":"2026-11-23T16:10:00Z"}}' \
+		'{"kind":"ticket","id":"48101","summary":"Phish \u001b[31mred\nline","board":"Desk","psa":{"id":48101},"dispatch":{"outcome":"team","team":"40","reason":"rule:nights:team"}}' >"$BATS_TEST_TMPDIR/in"
+	run script -qec "dq-apply '$BATS_TEST_TMPDIR/in'" /dev/null
+	assert_success
+	assert_line -n 0 --regexp '^TICKET +SUMMARY +DECISION +OWNER/TEAM +SLOT +REASON +APPLIED'
+	assert_line -n 1 --regexp '^48113 +Entire office offline - no in\.\.\. assigned +adoe +2026-11-23 15:40Z +rule:vip-acme:assign +dry-run'
+	assert_line -n 2 --regexp '^48101 +Phish  \[31mred line +team +team 40 +- +rule:nights:team +dry-run'
+	refute_output --partial $'\e'
+	# Not a terminal: NDJSON.
+	run dq-apply "$BATS_TEST_TMPDIR/in"
+	assert_line -n 0 '{"kind":"run","id":"r","now":"2026-11-23T15:00:00Z"}'
+}
+
+@test "dq-apply options: --commit only on the command line, targets and formats checked" {
+	printf 'commit = yes\n' >"$BATS_TEST_TMPDIR/policy"
+	run --separate-stderr dq-apply --policy "$BATS_TEST_TMPDIR/policy" </dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-apply: $BATS_TEST_TMPDIR/policy: line 1: \"commit\" belongs on the command line"
+	# The same file is refused by every stage: a shared policy never
+	# turns a dry run into writes.
+	run --separate-stderr dq-pick --policy "$BATS_TEST_TMPDIR/policy" </dev/null
+	assert_failure 78
+	run --separate-stderr dq-apply --target webhook </dev/null
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'dq-apply: --target: expected connectwise or none, not "webhook"'
+	run --separate-stderr dq-apply --format xml </dev/null
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'dq-apply: --format: expected table, ndjson or csv, not "xml"'
+	printf 'target = nowhere\n' >"$BATS_TEST_TMPDIR/policy"
+	run --separate-stderr dq-apply --policy "$BATS_TEST_TMPDIR/policy" </dev/null
+	assert_failure 78
+	# Committing to ConnectWise needs its credentials, before any input.
+	run --separate-stderr env -u DQ_CW_URL dq-apply --commit </dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-apply: no ConnectWise site URL: set DQ_CW_URL or cw-url in a credentials file"
+}
+
+@test "a ticket that names no ConnectWise id cannot be written: exit 65" {
+	printf '%s\n' '{"kind":"ticket","id":"1","status":"New","board":"Desk","dispatch":{"outcome":"assigned","chosen":"ann","reason":"round-robin"}}' >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr dq-apply "$BATS_TEST_TMPDIR/in"
+	assert_failure 65
+	assert_equal "$stderr" "dq-apply: ticket 1: no psa.id: not a ConnectWise ticket"
+	assert_equal "$(jq -c .applied <<<"$output")" '{"target":"connectwise","commit":false,"outcome":"dry-run","changes":[],"error":"no psa.id: not a ConnectWise ticket"}'
+}
