@@ -257,6 +257,9 @@ struct dq_policy {
 	long horizon_hours, round_minutes;
 	bool backfill;
 	long history_half_life_days;
+	/* dq-watch */
+	long stall_minutes, queue_stall_minutes, ack_seconds, idle_minutes;
+	bool redispatch_on_stall, redispatch_on_noack;
 	/* dq-fetch and the PSA client */
 	bool connectwise, verbose;
 	char *from, *csv_tickets, *csv_members;
@@ -525,5 +528,76 @@ void dq_rules_check_context(const struct dq_rules *r, struct dq_context *ctx);
 /* dq_policy_digest with the rules and pods files' bytes (either NULL). */
 const char *dq_config_digest(unsigned prog, const struct dq_rules *r,
 	const struct dq_pods *p);
+
+/* journal.c: the journal of DESIGN §6 and dq-journal(5).
+ *
+ * One NDJSON line per event: {"kind": "journal", "phase", "run", "seq",
+ * "at", "wall", "commit", "pid", "record"}. "at" is the run's instant
+ * (dq_now), "wall" the real time of writing, "pid" the writing process;
+ * "record" is the whole record the line is about: a ticket as dq-apply
+ * annotated it (phases "intent" and "outcome"), or an event or approval
+ * record naming a "ticket" (phases "event", "approve", "reject", "start",
+ * "ack"). An intent and the outcome that ends it share run, pid and seq.
+ *
+ * Reading: every file of the list in turn (rotated files oldest first); a
+ * missing file is empty, a torn line is skipped with a warning (unless
+ * --quiet), an unreadable file is exit 66. Only lines with "commit": true
+ * are handed on: a dry run's lines count for nothing. */
+
+struct dq_journal_line {
+	json_object *line;	/* the whole line; valid during the callback */
+	const char *phase;	/* "intent", "outcome", "event", ... */
+	const char *run;	/* the run's id, or NULL */
+	long seq;		/* the ticket's place in the run's stream */
+	long pid;		/* the writing process, or 0 */
+	time_t at;		/* when the run acted (its "now") */
+	bool has_at;
+	json_object *record;	/* the line's "record" */
+	const char *ticket;	/* the ticket it concerns: a ticket record's
+				 * id, else the record's "ticket"; or NULL */
+	const char *file;
+	size_t lineno;
+};
+typedef void (*dq_journal_fn)(const struct dq_journal_line *jl, void *arg);
+
+/* Calls fn for each committed line of the journals, in order. */
+void dq_journal_read(const struct dq_strlist *paths, dq_journal_fn fn,
+	void *arg);
+/* Whether an outcome line settles its ticket for --once: an assigned or
+ * team decision that is in the PSA (outcome applied or unchanged), or an
+ * unassigned one. Skipped, held and manual tickets never count. */
+bool dq_journal_settles(const struct dq_journal_line *jl);
+/* The tickets --once skips: ticket id -> "at" of the settling outcome. An
+ * "event" line whose record clears the ticket for re-dispatch ("clear":
+ * true) takes it out again. The caller puts the object. */
+json_object *dq_journal_dispatched(const struct dq_strlist *paths);
+/* When each member was last given a ticket that reached the PSA: member
+ * id -> the latest "at". The caller puts the object. */
+json_object *dq_journal_last_dispatch(const struct dq_strlist *paths);
+
+/* Writing. A writer appends lines whole: those added between lock and
+ * unlock go out in one write under an exclusive flock(2), then fsync(2).
+ * While a process has the journal open it holds a record lock on the byte
+ * at offset pid, so others can tell its run is alive (journal.c says
+ * more); the lock goes with the process, however it ends. */
+struct dq_journal;
+
+/* Opens path for appending, creating it, as run; failures are exit 74. */
+struct dq_journal *dq_journal_open(const char *path, const char *run);
+void dq_journal_close(struct dq_journal *j);
+/* Takes the exclusive lock and reads what others appended meanwhile. */
+void dq_journal_lock(struct dq_journal *j);
+/* Under the lock: whether another live run holds an intent for ticket
+ * that no outcome has ended; if so, *run (allocated) and *pid say which. */
+bool dq_journal_busy(struct dq_journal *j, const char *ticket, char **run,
+	long *pid);
+/* Under the lock: adds a line; record is serialised now. */
+void dq_journal_add(struct dq_journal *j, const char *phase, long seq,
+	bool commit, json_object *record);
+/* Writes the lines added, syncs them, and lets the lock go. */
+void dq_journal_unlock(struct dq_journal *j);
+/* Lock, add one line, unlock. */
+void dq_journal_append(struct dq_journal *j, const char *phase, long seq,
+	bool commit, json_object *record);
 
 #endif

@@ -1,0 +1,447 @@
+/* journal.c: the journal of DESIGN §6, an append-only NDJSON file of what
+ * dq-apply did, read by the stages that must not do it again.
+ *
+ * Writers append whole lines: each batch goes out in one write(2) under an
+ * exclusive flock(2) and is fsync(2)ed before the lock is let go, so a line
+ * is either all there or (after a power cut) a torn last line that readers
+ * skip. A writer that finds the file ending mid-line starts a new line, so
+ * a torn line never swallows the next one.
+ *
+ * A run that crashed leaves intents without outcomes; a run still going
+ * leaves them too. To tell the two apart, a writer holds, for as long as it
+ * has the journal open, a record lock on the byte of the journal at the
+ * offset of its pid (beyond the end of the file, where nothing is ever
+ * written). The kernel drops the lock when the process dies, however it
+ * dies, so "the byte of pid P is locked" means "the run of pid P is alive".
+ * A new process that reuses a dead run's pid is not holding that lock
+ * unless it is itself a journal writer. The locks are open file
+ * description locks where the system has them, which no other descriptor
+ * of the process can release by being closed. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dq.h"
+
+#ifdef F_OFD_SETLK
+#define LIVE_SETLK F_OFD_SETLK
+#define LIVE_GETLK F_OFD_GETLK
+#else
+#define LIVE_SETLK F_SETLK
+#define LIVE_GETLK F_GETLK
+#endif
+
+struct dq_journal {
+	char *path;
+	int fd;
+	char *run;
+	long pid;
+	off_t offset;		/* how far the lines of others have been read */
+	json_object *open;	/* ticket -> [{"run", "pid"}]: unfinished intents
+				 * of other processes */
+	struct dq_buf pending;	/* lines added under the lock, not yet written */
+};
+
+/* Reading */
+
+/* The ticket a line is about: a ticket record's id, or the "ticket" of an
+ * event or approval. */
+static const char *
+line_ticket(json_object *record)
+{
+	const char *kind = dq_get_str(record, "kind");
+
+	if (kind && !strcmp(kind, "ticket"))
+		return dq_get_str(record, "id");
+	return dq_get_str(record, "ticket");
+}
+
+static void
+read_one(const char *path, dq_journal_fn fn, void *arg)
+{
+	FILE *fp = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+
+	if (!fp && errno == ENOENT)
+		return;		/* a journal not yet written is empty */
+	if (!fp)
+		dq_die(DQ_EXIT_NOINPUT, "%s: %s", path, strerror(errno));
+	/* A writer's line goes out in one write, but a reader could still see
+	 * half of it: read under a shared lock. */
+	flock(fileno(fp), LOCK_SH);
+	while ((n = getline(&line, &cap, fp)) > 0) {
+		struct dq_journal_line jl = { .file = path };
+		json_object *j;
+
+		lineno++;
+		if (line[n - 1] != '\n') {
+			if (!dq_policy.quiet)
+				dq_warnx("%s: line %zu: torn last line skipped",
+				    path, lineno);
+			break;
+		}
+		j = json_tokener_parse(line);
+		if (!json_object_is_type(j, json_type_object) ||
+		    !dq_get_str(j, "phase") || !dq_get(j, "record")) {
+			/* A torn line that a later writer ended. */
+			if (!dq_policy.quiet)
+				dq_warnx("%s: line %zu: not a journal line; skipped",
+				    path, lineno);
+			json_object_put(j);
+			continue;
+		}
+		if (!dq_get_bool(j, "commit", false)) {
+			json_object_put(j);
+			continue;
+		}
+		jl.line = j;
+		jl.lineno = lineno;
+		jl.phase = dq_get_str(j, "phase");
+		jl.run = dq_get_str(j, "run");
+		jl.seq = (long)json_object_get_int64(dq_get(j, "seq"));
+		jl.pid = (long)json_object_get_int64(dq_get(j, "pid"));
+		jl.record = dq_get(j, "record");
+		jl.ticket = line_ticket(jl.record);
+		jl.has_at = dq_time_parse(dq_get_str(j, "at"), &jl.at);
+		fn(&jl, arg);
+		json_object_put(j);
+	}
+	if (ferror(fp))
+		dq_die(DQ_EXIT_IO, "%s: read error", path);
+	free(line);
+	fclose(fp);
+}
+
+void
+dq_journal_read(const struct dq_strlist *paths, dq_journal_fn fn, void *arg)
+{
+	for (size_t i = 0; i < paths->n; i++)
+		read_one(paths->v[i], fn, arg);
+}
+
+/* Whether an outcome settles the ticket for --once: a decision that gave
+ * it an owner or a team and is in the PSA (applied now, or found applied
+ * by a re-run), or one that found nobody, which the ConnectWise agent
+ * never retries either. Skipped, held and manual tickets never count. */
+bool
+dq_journal_settles(const struct dq_journal_line *jl)
+{
+	const char *decision = dq_get_str(dq_get(jl->record, "dispatch"),
+	    "outcome");
+	const char *applied = dq_get_str(dq_get(jl->record, "applied"),
+	    "outcome");
+
+	if (strcmp(jl->phase, "outcome") != 0 || !decision || !applied)
+		return false;
+	if (!strcmp(decision, "unassigned"))
+		return true;
+	return (!strcmp(decision, "assigned") || !strcmp(decision, "team")) &&
+	    (!strcmp(applied, "applied") || !strcmp(applied, "unchanged"));
+}
+
+static void
+add_dispatched(const struct dq_journal_line *jl, void *arg)
+{
+	json_object *map = arg;
+
+	if (!jl->ticket)
+		return;
+	if (!strcmp(jl->phase, "event") && dq_get_bool(jl->record, "clear",
+	    false))
+		json_object_object_del(map, jl->ticket);
+	else if (dq_journal_settles(jl))
+		json_object_object_add(map, jl->ticket,
+		    json_object_new_string(dq_get_str(jl->line, "at") ?
+		    dq_get_str(jl->line, "at") : ""));
+}
+
+json_object *
+dq_journal_dispatched(const struct dq_strlist *paths)
+{
+	json_object *map = json_object_new_object();
+
+	dq_journal_read(paths, add_dispatched, map);
+	return map;
+}
+
+static void
+add_last(const struct dq_journal_line *jl, void *arg)
+{
+	json_object *map = arg, *old;
+	const char *chosen = dq_get_str(dq_get(jl->record, "dispatch"),
+	    "chosen");
+	const char *decision = dq_get_str(dq_get(jl->record, "dispatch"),
+	    "outcome");
+	time_t before;
+
+	if (!chosen || !jl->has_at || !decision ||
+	    strcmp(decision, "assigned") != 0 || !dq_journal_settles(jl))
+		return;
+	if (json_object_object_get_ex(map, chosen, &old) &&
+	    dq_time_parse(json_object_get_string(old), &before) &&
+	    before >= jl->at)
+		return;
+	json_object_object_add(map, chosen,
+	    json_object_new_string(dq_get_str(jl->line, "at")));
+}
+
+json_object *
+dq_journal_last_dispatch(const struct dq_strlist *paths)
+{
+	json_object *map = json_object_new_object();
+
+	dq_journal_read(paths, add_last, map);
+	return map;
+}
+
+/* Writing */
+
+static void
+hold_live_lock(struct dq_journal *j)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_start = (off_t)j->pid, .l_len = 1 };
+
+	/* Without it other runs would take this one for dead and might write
+	 * its tickets too: refuse to go on. */
+	if (fcntl(j->fd, LIVE_SETLK, &fl) != 0)
+		dq_die(DQ_EXIT_IO, "%s: cannot lock: %s", j->path,
+		    strerror(errno));
+}
+
+/* Whether the run of process pid has the journal open. When the lock
+ * cannot be asked about, it is taken to: a ticket is never written twice. */
+static bool
+live(struct dq_journal *j, long pid)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_start = (off_t)pid, .l_len = 1 };
+
+	if (pid <= 0 || pid == j->pid)
+		return false;	/* this process, so that run is over */
+	if (fcntl(j->fd, LIVE_GETLK, &fl) != 0)
+		return true;
+	return fl.l_type != F_UNLCK;
+}
+
+struct dq_journal *
+dq_journal_open(const char *path, const char *run)
+{
+	struct dq_journal *j = xcalloc(1, sizeof *j);
+
+	j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	if (j->fd < 0)
+		dq_die(DQ_EXIT_IO, "%s: %s", path, strerror(errno));
+	j->path = xstrdup(path);
+	j->run = xstrdup(run);
+	j->pid = (long)getpid();
+	j->open = json_object_new_object();
+	hold_live_lock(j);
+	return j;
+}
+
+void
+dq_journal_close(struct dq_journal *j)
+{
+	close(j->fd);
+	json_object_put(j->open);
+	free(j->pending.s);
+	free(j->path);
+	free(j->run);
+	free(j);
+}
+
+static bool
+same_holder(json_object *h, const char *run, long pid)
+{
+	return json_object_get_int64(dq_get(h, "pid")) == pid &&
+	    !strcmp(dq_get_str(h, "run") ? dq_get_str(h, "run") : "", run);
+}
+
+/* Follows one line of another process into the table of open intents. */
+static void
+track(struct dq_journal *j, const char *text)
+{
+	json_object *line = json_tokener_parse(text), *record, *holders, *h;
+	const char *phase = dq_get_str(line, "phase");
+	const char *run = dq_get_str(line, "run"), *ticket;
+	long pid = (long)json_object_get_int64(dq_get(line, "pid"));
+
+	record = dq_get(line, "record");
+	ticket = line_ticket(record);
+	if (!phase || !run || !ticket || pid <= 0 ||
+	    !dq_get_bool(line, "commit", false)) {
+		json_object_put(line);
+		return;
+	}
+	if (!json_object_object_get_ex(j->open, ticket, &holders)) {
+		holders = json_object_new_array();
+		json_object_object_add(j->open, ticket, holders);
+	}
+	if (!strcmp(phase, "intent")) {
+		h = json_object_new_object();
+		json_object_object_add(h, "run", json_object_new_string(run));
+		json_object_object_add(h, "pid", json_object_new_int64(pid));
+		json_object_array_add(holders, h);
+	} else if (!strcmp(phase, "outcome")) {
+		for (size_t i = 0; i < json_object_array_length(holders); i++)
+			if (same_holder(json_object_array_get_idx(holders, i), run,
+			    pid)) {
+				json_object_array_del_idx(holders, i, 1);
+				break;
+			}
+	}
+	if (json_object_array_length(holders) == 0)
+		json_object_object_del(j->open, ticket);
+	json_object_put(line);
+}
+
+/* Reads what other processes appended since the last look. */
+static void
+catch_up(struct dq_journal *j)
+{
+	struct stat st;
+	struct dq_buf b = { 0 };
+	char chunk[65536];
+	size_t start = 0;
+
+	if (fstat(j->fd, &st) != 0)
+		dq_die(DQ_EXIT_IO, "%s: %s", j->path, strerror(errno));
+	if (st.st_size < j->offset) {	/* truncated: start over */
+		json_object_put(j->open);
+		j->open = json_object_new_object();
+		j->offset = 0;
+	}
+	while (j->offset < st.st_size) {
+		ssize_t n = pread(j->fd, chunk, sizeof chunk, j->offset);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			dq_die(DQ_EXIT_IO, "%s: read error%s%s", j->path,
+			    n ? ": " : "", n ? strerror(errno) : "");
+		dq_buf_add(&b, chunk, (size_t)n);
+		j->offset += n;
+	}
+	for (size_t i = 0; i < b.len; i++) {
+		if (b.s[i] != '\n')
+			continue;
+		b.s[i] = '\0';
+		track(j, b.s + start);
+		start = i + 1;
+	}
+	free(b.s);
+}
+
+void
+dq_journal_lock(struct dq_journal *j)
+{
+	while (flock(j->fd, LOCK_EX) != 0)
+		if (errno != EINTR)
+			dq_die(DQ_EXIT_IO, "%s: cannot lock: %s", j->path,
+			    strerror(errno));
+	catch_up(j);
+}
+
+bool
+dq_journal_busy(struct dq_journal *j, const char *ticket, char **run,
+    long *pid)
+{
+	json_object *holders;
+
+	if (!json_object_object_get_ex(j->open, ticket, &holders))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(holders); i++) {
+		json_object *h = json_object_array_get_idx(holders, i);
+		long p = (long)json_object_get_int64(dq_get(h, "pid"));
+
+		if (live(j, p)) {
+			*run = xstrdup(dq_get_str(h, "run"));
+			*pid = p;
+			return true;
+		}
+	}
+	return false;
+}
+
+void
+dq_journal_add(struct dq_journal *j, const char *phase, long seq,
+    bool commit, json_object *record)
+{
+	json_object *line = json_object_new_object();
+	char at[DQ_TIMEBUF], wall[DQ_TIMEBUF];
+
+	json_object_object_add(line, "kind", json_object_new_string("journal"));
+	json_object_object_add(line, "phase", json_object_new_string(phase));
+	json_object_object_add(line, "run", json_object_new_string(j->run));
+	json_object_object_add(line, "seq", json_object_new_int64(seq));
+	json_object_object_add(line, "at", json_object_new_string(
+	    dq_time_format(dq_now(), at)));
+	json_object_object_add(line, "wall", json_object_new_string(
+	    dq_time_format(time(NULL), wall)));
+	json_object_object_add(line, "commit", json_object_new_boolean(commit));
+	json_object_object_add(line, "pid", json_object_new_int64(j->pid));
+	json_object_object_add(line, "record", json_object_get(record));
+	dq_buf_printf(&j->pending, "%s\n", dq_json_string(line));
+	json_object_put(line);
+}
+
+static void
+write_all(struct dq_journal *j, const char *s, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(j->fd, s, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			dq_die(DQ_EXIT_IO, "%s: %s", j->path, strerror(errno));
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+void
+dq_journal_unlock(struct dq_journal *j)
+{
+	struct stat st;
+	char last;
+
+	if (j->pending.len) {
+		/* A crash mid-line left the file without its newline: end
+		 * that line, so that ours stays whole. */
+		if (fstat(j->fd, &st) != 0)
+			dq_die(DQ_EXIT_IO, "%s: %s", j->path, strerror(errno));
+		if (st.st_size > 0 && pread(j->fd, &last, 1, st.st_size - 1) == 1 &&
+		    last != '\n') {
+			char *s = dq_buf_take(&j->pending);
+
+			dq_buf_printf(&j->pending, "\n%s", s);
+			free(s);
+		}
+		write_all(j, j->pending.s, j->pending.len);
+		if (fsync(j->fd) != 0)
+			dq_die(DQ_EXIT_IO, "%s: %s", j->path, strerror(errno));
+		/* Under the lock nobody else wrote: our lines need no reading. */
+		j->offset = st.st_size + (off_t)j->pending.len;
+		free(dq_buf_take(&j->pending));
+	}
+	flock(j->fd, LOCK_UN);
+}
+
+void
+dq_journal_append(struct dq_journal *j, const char *phase, long seq,
+    bool commit, json_object *record)
+{
+	dq_journal_lock(j);
+	dq_journal_add(j, phase, seq, commit, record);
+	dq_journal_unlock(j);
+}
