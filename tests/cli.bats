@@ -7,7 +7,7 @@ setup() {
 }
 
 programs() {
-	echo dq-eligible dq-pick dq-schedule
+	echo dq-eligible dq-pick dq-schedule dq-watch
 }
 
 @test "--help goes to stdout with exit 0 and shows the synopsis" {
