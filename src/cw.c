@@ -45,6 +45,10 @@ struct cw_req {
 	char *query;		/* encoded, or NULL */
 	char *shown;		/* the query as a person reads it, for --verbose */
 	char *body;		/* JSON, for writes */
+	bool absolute;		/* path is a whole URL (dq_http_post) */
+	bool resend;		/* a POST the receiver deduplicates: retried
+				 * like any write */
+	struct curl_slist *headers;	/* its own, or NULL: the client's */
 	dq_cw_fn fn;
 	void *arg;
 	struct cw_list *list;
@@ -213,29 +217,42 @@ is_loopback(const char *host)
 }
 
 /* https anywhere; plain http only to this machine (tests, a local proxy),
- * where nothing crosses a network in the clear. */
-static void
-check_url(const char *url)
+ * where nothing crosses a network in the clear. Returns why url is
+ * refused, or NULL. */
+static const char *
+url_refusal(const char *url)
 {
+	static char why[512];
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *user = NULL;
 
+	why[0] = '\0';
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-		dq_die(DQ_EXIT_CONFIG, "ConnectWise site URL is not a URL; "
-		    "expected https://HOST/CODEBASE/apis/3.0");
-	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
-		dq_die(DQ_EXIT_CONFIG, "ConnectWise site URL must not carry "
-		    "credentials");
-	if (strcmp(scheme, "https") != 0 &&
+		snprintf(why, sizeof why, "not a URL");
+	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+		snprintf(why, sizeof why, "must not carry credentials");
+	else if (strcmp(scheme, "https") != 0 &&
 	    !(strcmp(scheme, "http") == 0 && is_loopback(host)))
-		dq_die(DQ_EXIT_CONFIG, "ConnectWise site URL: %s:// to %s "
-		    "refused; use https (plain http only to a loopback address)",
-		    scheme, host);
+		snprintf(why, sizeof why, "%s:// to %s refused; use https "
+		    "(plain http only to a loopback address)", scheme, host);
+	curl_free(user);
 	curl_free(scheme);
 	curl_free(host);
 	curl_url_cleanup(u);
+	return why[0] ? why : NULL;
+}
+
+static void
+check_url(const char *url)
+{
+	const char *why = url_refusal(url);
+
+	if (why)
+		dq_die(DQ_EXIT_CONFIG, "ConnectWise site URL: %s%s", why,
+		    strcmp(why, "not a URL") ? "" :
+		    "; expected https://HOST/CODEBASE/apis/3.0");
 }
 
 static void
@@ -309,13 +326,44 @@ dq_cw_open(void)
 	return cw;
 }
 
+struct dq_cw *
+dq_http_open(void)
+{
+	struct dq_cw *cw = xcalloc(1, sizeof *cw);
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		dq_die(DQ_EXIT_SOFTWARE, "cannot initialise libcurl");
+	cw->write_headers = curl_slist_append(NULL,
+	    "Content-Type: application/json");
+	cw->write_headers = curl_slist_append(cw->write_headers, "Expect:");
+	cw->write_headers = curl_slist_append(cw->write_headers,
+	    "User-Agent: dq/" PACKAGE_VERSION);
+	if (!cw->write_headers)
+		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
+	cw->multi = curl_multi_init();
+	cw->parallel = (int)dq_policy.parallel;
+	cw->backoff_ms = env_backoff();
+	cw->progress = isatty(STDERR_FILENO) && !dq_policy.verbose &&
+	    !dq_policy.quiet;
+	cw->shown_done = cw->shown_total = -1;
+	srandom((unsigned)(now_ms() ^ getpid()));
+	return cw;
+}
+
+const char *
+dq_http_refusal(const char *url)
+{
+	return url_refusal(url);
+}
+
 void
 dq_cw_close(struct dq_cw *cw)
 {
 	curl_multi_cleanup(cw->multi);
 	curl_slist_free_all(cw->headers);
 	curl_slist_free_all(cw->write_headers);
-	explicit_bzero(cw->password, strlen(cw->password));
+	if (cw->password)
+		explicit_bzero(cw->password, strlen(cw->password));
 	free(cw->password);
 	free(cw->user);
 	free(cw->base);
@@ -367,6 +415,29 @@ dq_cw_send(struct dq_cw *cw, const char *method, const char *path,
 
 	if (body)
 		r->body = xstrdup(dq_json_string(body));
+	r->fn = fn;
+	r->arg = arg;
+	cw->total++;
+	enqueue(r, 0);
+}
+
+void
+dq_http_post(struct dq_cw *cw, const char *url, const char *body,
+    const char *const *headers, dq_cw_fn fn, void *arg)
+{
+	struct cw_req *r = xcalloc(1, sizeof *r);
+
+	r->cw = cw;
+	r->method = "POST";
+	r->path = xstrdup(url);
+	r->absolute = r->resend = true;
+	r->body = xstrdup(body);
+	for (struct curl_slist *h = cw->write_headers; h; h = h->next)
+		r->headers = curl_slist_append(r->headers, h->data);
+	for (; headers && *headers; headers++)
+		r->headers = curl_slist_append(r->headers, *headers);
+	if (!r->headers)
+		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
 	r->fn = fn;
 	r->arg = arg;
 	cw->total++;
@@ -512,18 +583,20 @@ static void
 start(struct cw_req *r)
 {
 	struct dq_cw *cw = r->cw;
-	char *url = dq_asprintf("%s/%s%s%s", cw->base, r->path,
-	    r->query ? "?" : "", r->query ? r->query : "");
+	char *url = r->absolute ? xstrdup(r->path) : dq_asprintf("%s/%s%s%s",
+	    cw->base, r->path, r->query ? "?" : "", r->query ? r->query : "");
 	CURL *e = curl_easy_init();
 
 	if (!e)
 		dq_die(DQ_EXIT_SOFTWARE, "cannot start a request");
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
-	curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	curl_easy_setopt(e, CURLOPT_USERNAME, cw->user);
-	curl_easy_setopt(e, CURLOPT_PASSWORD, cw->password);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER,
+	if (cw->user) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERNAME, cw->user);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, cw->password);
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers ? r->headers :
 	    r->body ? cw->write_headers : cw->headers);
 	if (r->body)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
@@ -626,7 +699,7 @@ curl_permanent(CURLcode rc, int *exit)
 static enum verdict
 judge(struct cw_req *r, CURLcode rc, long status, int *exit)
 {
-	bool post = !strcmp(r->method, "POST");
+	bool post = !strcmp(r->method, "POST") && !r->resend;
 	bool again = r->attempt < CW_RETRIES;
 
 	*exit = DQ_EXIT_OK;
@@ -721,11 +794,13 @@ log_request(struct cw_req *r, CURLcode rc, long status)
 	long long ms = now_ms() - r->started;
 	const char *q = r->shown ? r->shown : "";
 
+	const char *slash = r->absolute ? "" : "/";
+
 	if (rc != CURLE_OK)
-		dq_warnx("%s /%s%s%s: %s (%lld ms)", r->method, r->path,
+		dq_warnx("%s %s%s%s%s: %s (%lld ms)", r->method, slash, r->path,
 		    *q ? "?" : "", q, curl_easy_strerror(rc), ms);
 	else
-		dq_warnx("%s /%s%s%s: %ld (%lld ms)", r->method, r->path,
+		dq_warnx("%s %s%s%s%s: %ld (%lld ms)", r->method, slash, r->path,
 		    *q ? "?" : "", q, status, ms);
 }
 
@@ -739,6 +814,7 @@ free_req(struct cw_req *r)
 	free(r->shown);
 	free(r->body);
 	free(r->reply.s);
+	curl_slist_free_all(r->headers);
 	free(r);
 }
 
@@ -748,13 +824,15 @@ deliver(struct cw_req *r, CURLcode rc, long status, int exit)
 	struct dq_cw_reply reply = { .status = status, .exit = exit };
 	struct dq_buf msg = { 0 };
 
+	const char *slash = r->absolute ? "" : "/";
+
 	reply.body = parse_reply(r);
-	if (exit == DQ_EXIT_OK && r->reply.len && !reply.body) {
+	if (exit == DQ_EXIT_OK && r->reply.len && !reply.body && !r->absolute) {
 		reply.exit = DQ_EXIT_UNAVAILABLE;
 		dq_buf_printf(&msg, "%s /%s: %ld reply is not JSON", r->method,
 		    r->path, status);
 	} else if (exit != DQ_EXIT_OK) {
-		dq_buf_printf(&msg, "%s /%s: ", r->method, r->path);
+		dq_buf_printf(&msg, "%s %s%s: ", r->method, slash, r->path);
 		if (rc != CURLE_OK)
 			dq_buf_printf(&msg, "%s", r->errbuf[0] ? r->errbuf :
 			    curl_easy_strerror(rc));

@@ -257,6 +257,9 @@ struct dq_policy {
 	long horizon_hours, round_minutes;
 	bool backfill;
 	long history_half_life_days;
+	/* dq-watch */
+	long stall_minutes, queue_stall_minutes, ack_seconds, idle_minutes;
+	bool redispatch_on_stall, redispatch_on_noack;
 	/* dq-fetch and the PSA client */
 	bool connectwise, verbose;
 	char *from, *csv_tickets, *csv_members;
@@ -445,6 +448,17 @@ void dq_cw_send(struct dq_cw *cw, const char *method, const char *path,
 void dq_cw_run(struct dq_cw *cw);
 /* A string for conditions: "..." with " and \ escaped, [ as [[]. */
 char *dq_cw_quote(const char *s);
+/* The same client for plain endpoints (webhooks): no credentials, whole
+ * URLs, --parallel, --ca-file and --verbose as above. */
+struct dq_cw *dq_http_open(void);
+/* Why url is refused (not https, and not plain http to a loopback
+ * address), or NULL. */
+const char *dq_http_refusal(const char *url);
+/* Queues a POST of the JSON body to url with extra header lines (a NULL
+ * ended list). The receiver tells deliveries apart by a header, so it is
+ * retried on 5xx, 429 and network faults like any write. */
+void dq_http_post(struct dq_cw *cw, const char *url, const char *body,
+	const char *const *headers, dq_cw_fn fn, void *arg);
 /* pods.c: the pods file (dq-pods(5)) */
 
 struct dq_pods;

@@ -7,7 +7,7 @@ setup() {
 }
 
 programs() {
-	echo dq-eligible dq-pick dq-schedule dq-apply
+	echo dq-eligible dq-pick dq-schedule dq-watch dq-apply
 }
 
 @test "--help goes to stdout with exit 0 and shows the synopsis" {

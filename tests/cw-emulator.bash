@@ -26,6 +26,8 @@
 #                     (read from a config file, so not on the command line).
 
 _CW_HELPER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=serve.bash
+source "$_CW_HELPER_DIR/serve.bash"
 
 cw_start() {
 	local data=${CW_DATA:-$_CW_HELPER_DIR/fixtures/cw-data.json}
@@ -58,28 +60,9 @@ print("\n".join(c[k] for k in ("company", "publicKey", "privateKey", "clientId")
 		read -r DQ_CW_CLIENT_ID
 	} <<<"$creds"
 
-	# 3>&- : bats waits for fd 3 to close before it finishes a file.
-	python3 "$_CW_HELPER_DIR/cw-emulator.py" --data "$data" \
-		--port 0 --port-file "$CW_DIR/port" --log "$CW_LOG" "$@" \
-		</dev/null >"$CW_DIR/stderr" 2>&1 3>&- &
-	CW_PID=$!
-
-	local deadline=$((SECONDS + ${CW_START_TIMEOUT:-5}))
-	while [[ ! -s $CW_DIR/port ]]; do
-		if ! kill -0 "$CW_PID" 2>/dev/null; then
-			echo "cw_start: the emulator exited:" >&2
-			cat "$CW_DIR/stderr" >&2
-			unset CW_PID
-			return 1
-		fi
-		if ((SECONDS >= deadline)); then
-			echo "cw_start: the emulator did not start in time" >&2
-			cw_stop
-			return 1
-		fi
-		sleep 0.05
-	done
-	read -r CW_PORT <"$CW_DIR/port"
+	serve_start cw_start "$_CW_HELPER_DIR/cw-emulator.py" "$CW_DIR" \
+		"${CW_START_TIMEOUT:-5}" --data "$data" --log "$CW_LOG" "$@" || return 1
+	CW_PID=$SERVE_PID CW_PORT=$SERVE_PORT
 
 	CW_URL=http://127.0.0.1:$CW_PORT/v4_6_release/apis/3.0
 	CW_CONTROL=http://127.0.0.1:$CW_PORT/__control
@@ -97,15 +80,7 @@ print("\n".join(c[k] for k in ("company", "publicKey", "privateKey", "clientId")
 
 cw_stop() {
 	[[ -n ${CW_PID:-} ]] || return 0
-	if kill -TERM "$CW_PID" 2>/dev/null; then
-		local i
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$CW_PID" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill -KILL "$CW_PID" 2>/dev/null || true
-	fi
-	wait "$CW_PID" 2>/dev/null || true
+	serve_stop "$CW_PID"
 	unset CW_PID
 }
 

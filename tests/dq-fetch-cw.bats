@@ -427,9 +427,9 @@ requests_to() {
 @test "site URL: not a URL is exit 78" {
 	run --separate-stderr env DQ_CW_URL=not-a-url dq-fetch --connectwise
 	assert_failure 78
-	assert_equal "$stderr" "dq-fetch: ConnectWise site URL is not a URL; expected https://HOST/CODEBASE/apis/3.0"
+	assert_equal "$stderr" "dq-fetch: ConnectWise site URL: not a URL; expected https://HOST/CODEBASE/apis/3.0"
 	run -78 env DQ_CW_URL="https://user:pw@example.com/v4_6_release/apis/3.0" dq-fetch --connectwise
-	assert_output "dq-fetch: ConnectWise site URL must not carry credentials"
+	assert_output "dq-fetch: ConnectWise site URL: must not carry credentials"
 }
 
 @test "site URL: http:// to a non-loopback host is refused" {

@@ -14,6 +14,8 @@
 # wh_control METHOD NAME [JSON]   Call /__control/NAME, print the reply.
 
 _WH_HELPER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=serve.bash
+source "$_WH_HELPER_DIR/serve.bash"
 
 wh_start() {
 	local base=${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-${TMPDIR:-/tmp}}}
@@ -34,27 +36,9 @@ wh_start() {
 		extra=(--secret-file "$WH_SECRET_FILE")
 	fi
 
-	python3 "$_WH_HELPER_DIR/webhook-receiver.py" --port 0 \
-		--port-file "$WH_DIR/port" --log "$WH_LOG" "${extra[@]}" "$@" \
-		</dev/null >"$WH_DIR/stderr" 2>&1 3>&- &
-	WH_PID=$!
-
-	local deadline=$((SECONDS + ${WH_START_TIMEOUT:-5}))
-	while [[ ! -s $WH_DIR/port ]]; do
-		if ! kill -0 "$WH_PID" 2>/dev/null; then
-			echo "wh_start: the receiver exited:" >&2
-			cat "$WH_DIR/stderr" >&2
-			unset WH_PID
-			return 1
-		fi
-		if ((SECONDS >= deadline)); then
-			echo "wh_start: the receiver did not start in time" >&2
-			wh_stop
-			return 1
-		fi
-		sleep 0.05
-	done
-	read -r WH_PORT <"$WH_DIR/port"
+	serve_start wh_start "$_WH_HELPER_DIR/webhook-receiver.py" "$WH_DIR" \
+		"${WH_START_TIMEOUT:-5}" --log "$WH_LOG" "${extra[@]}" "$@" || return 1
+	WH_PID=$SERVE_PID WH_PORT=$SERVE_PORT
 	WH_URL=http://127.0.0.1:$WH_PORT
 	# dq reads the secret from the environment or a file; strip newlines
 	# the way the receiver does.
@@ -64,15 +48,7 @@ wh_start() {
 
 wh_stop() {
 	[[ -n ${WH_PID:-} ]] || return 0
-	if kill -TERM "$WH_PID" 2>/dev/null; then
-		local i
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$WH_PID" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill -KILL "$WH_PID" 2>/dev/null || true
-	fi
-	wait "$WH_PID" 2>/dev/null || true
+	serve_stop "$WH_PID"
 	unset WH_PID
 }
 
