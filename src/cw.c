@@ -147,8 +147,8 @@ set_from_file(struct cw_settings *s, const char *path, size_t lineno,
 
 /* A file anyone else can read holds no secret any more: refuse it. The
  * mode is checked on the open descriptor, so it is this file's. */
-static FILE *
-open_private(const char *path)
+FILE *
+dq_open_private(const char *path, const char *what)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -159,8 +159,8 @@ open_private(const char *path)
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		dq_die(DQ_EXIT_CONFIG, "%s: not a regular file", path);
 	if (st.st_mode & (S_IRWXG | S_IRWXO))
-		dq_die(DQ_EXIT_CONFIG, "%s: credentials file is open to other "
-		    "users (mode %04o); chmod 600 it", path,
+		dq_die(DQ_EXIT_CONFIG, "%s: %s is open to other users (mode "
+		    "%04o); chmod 600 it", path, what,
 		    (unsigned)(st.st_mode & 07777));
 	return fdopen(fd, "r");
 }
@@ -168,7 +168,7 @@ open_private(const char *path)
 static void
 read_credentials(struct cw_settings *s, const char *path)
 {
-	FILE *fp = open_private(path);
+	FILE *fp = dq_open_private(path, "credentials file");
 	char *line = NULL, *key, *val;
 	size_t cap = 0, lineno = 0;
 

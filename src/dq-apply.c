@@ -19,6 +19,7 @@
 #include <csv.h>
 
 #include "dq.h"
+#include "apply.h"
 
 /* A POST that failed in transit is retried after a look shows it did not
  * arrive; this many times in all. */
@@ -53,15 +54,20 @@ struct job {
 	int exit;
 	bool wrote;		/* a write of this run went through */
 	bool look_entry, look_note;	/* may exist already: look first */
+	/* --target webhook */
+	const char *url;	/* the chosen agent's webhook */
+	json_object *payload;	/* the AGENT_ASSIGNED event */
+	char *delivery;
+	const char *webhook;	/* "sent", "pending-approval", "deferred" */
 	int posts;		/* POST attempts of the step under way */
 	char psa_team[24];	/* the re-read ticket's team, as a string */
 };
 
 static struct dq_context *ctx;
 static enum format format;
-static bool commit, to_psa;
+static bool commit, to_psa, to_webhook;
 static char *run_id;
-static struct dq_cw *cw;
+static struct dq_cw *cw;	/* the PSA's client, or the webhooks' */
 static struct dq_journal *journal;
 static struct job **jobs;
 static size_t njobs, next_job;
@@ -75,6 +81,7 @@ static struct item {
 	struct job *job;
 } *items;
 static size_t nitems;
+static json_object *events;	/* event records, journaled on commit */
 
 /* Exit statuses by precedence: a refusal (69) needs someone to fix
  * access, an invalid write (65) someone to fix data, and a transient
@@ -388,6 +395,45 @@ plan_connectwise(struct job *jb, json_object *d, bool decides)
 		jb->entry = entry_body(jb, slot);
 }
 
+/* An agent is told by a POST to its webhook, now or, held for approval
+ * or deferred, by a later dq-apply --approve or --start. */
+static void
+plan_webhook(struct job *jb, json_object *d)
+{
+	const char *chosen = dq_get_str(d, "chosen");
+	struct dq_member *m = chosen ? dq_member_get(ctx, chosen) : NULL;
+	const char *why;
+
+	if (!chosen) {
+		fail(jb, DQ_EXIT_DATA, "an assigned decision without \"chosen\"");
+		return;
+	}
+	jb->want.owner = chosen;
+	if (!m || !(jb->url = dq_get_str(m->rec, "webhook"))) {
+		fail(jb, DQ_EXIT_DATA, "member %s has no webhook", chosen);
+		return;
+	}
+	if ((why = dq_http_refusal(jb->url))) {
+		fail(jb, DQ_EXIT_DATA, "member %s: webhook %s", chosen, why);
+		return;
+	}
+	jb->payload = dq_agent_assigned(jb->rec, dq_now());
+	jb->delivery = dq_webhook_delivery(run_id, jb->id, chosen);
+	jb->webhook = dq_policy.require_approval ? "pending-approval" :
+	    !dq_policy.auto_start ? "deferred" : "sent";
+}
+
+static json_object *
+delivery_json(struct job *jb)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(jb->delivery));
+	json_object_object_add(o, "url", json_object_new_string(jb->url));
+	json_object_object_add(o, "body", json_object_get(jb->payload));
+	return o;
+}
+
 /* The writes of the plan: what a dry run shows and an intent records. */
 static json_object *
 planned_changes(struct job *jb)
@@ -397,6 +443,8 @@ planned_changes(struct job *jb)
 
 	if (jb->error)
 		return all;
+	if (jb->payload && !strcmp(jb->webhook, "sent"))
+		json_object_array_add(all, change("POST", jb->url, jb->payload));
 	if (jb->patch) {
 		path = ticket_path(jb->psa_id, "");
 		json_object_array_add(all, change("PATCH", path, jb->patch));
@@ -437,6 +485,13 @@ plan(struct job *jb)
 	jb->writes = decides || dq_get_str(dq_get(t, "slot"), "start");
 	if (jb->writes && to_psa)
 		plan_connectwise(jb, d, decides);
+	/* An agent hears of owned work only; a team or a slot is the
+	 * workspace's to show. */
+	if (to_webhook) {
+		jb->writes = decides && !strcmp(decision, "assigned");
+		if (jb->writes)
+			plan_webhook(jb, d);
+	}
 	jb->changes = commit ? json_object_new_array() : planned_changes(jb);
 }
 
@@ -446,13 +501,19 @@ applied_json(struct job *jb, bool planned)
 	json_object *a = json_object_new_object();
 
 	json_object_object_add(a, "target", json_object_new_string(
-	    to_psa ? "connectwise" : "none"));
+	    to_psa ? "connectwise" : to_webhook ? "webhook" : "none"));
 	json_object_object_add(a, "commit", json_object_new_boolean(commit));
 	if (!planned)
 		json_object_object_add(a, "outcome",
 		    json_object_new_string(jb->outcome));
+	if (jb->webhook && !jb->error)
+		json_object_object_add(a, "webhook",
+		    json_object_new_string(jb->webhook));
 	json_object_object_add(a, "changes", planned ? planned_changes(jb) :
 	    json_object_get(jb->changes));
+	/* What a later --approve or --start sends, and a re-run resends. */
+	if (jb->payload)
+		json_object_object_add(a, "delivery", delivery_json(jb));
 	if (!planned && jb->error)
 		json_object_object_add(a, "error",
 		    json_object_new_string(jb->error));
@@ -545,7 +606,13 @@ table_row(struct job *jb)
 	cell(short_time(dq_get_str(dq_get(jb->rec, "slot"), "start"), when,
 	    sizeof when), 17, false);
 	cell(or_dash(dq_get_str(d, "reason")), 26, false);
-	cell(jb->outcome, 0, true);
+	if (jb->webhook && !jb->error) {
+		snprintf(buf, sizeof buf, "%s, webhook %s", jb->outcome,
+		    jb->webhook);
+		cell(buf, 0, true);
+	} else {
+		cell(jb->outcome, 0, true);
+	}
 }
 
 static const char *const csv_columns[] = {
@@ -617,6 +684,8 @@ free_job(struct job *jb)
 	json_object_put(jb->patch);
 	json_object_put(jb->entry);
 	json_object_put(jb->changes);
+	json_object_put(jb->payload);
+	free(jb->delivery);
 	free(jb->note);
 	free(jb->error);
 	free(jb->line);
@@ -869,10 +938,110 @@ start(struct job *jb)
 	free(path);
 }
 
-static bool
-needs_psa(const struct job *jb)
+/* Webhooks */
+
+static void
+posted_webhook(const struct dq_cw_reply *reply, void *arg)
 {
-	return jb->writes && to_psa && !jb->error;
+	struct job *jb = arg;
+
+	if (reply->exit != DQ_EXIT_OK) {
+		jb->webhook = NULL;
+		failed(jb, reply);
+		return;
+	}
+	jb->wrote = true;
+	done(jb, "applied");
+}
+
+/* Where the journal says an agent's ticket stands: the member of dq's
+ * standing assignment and its webhook, or NULL. */
+static const char *
+journal_owner(json_object *line, const char **webhook)
+{
+	json_object *record = dq_get(line, "record");
+	const char *phase = dq_get_str(line, "phase");
+	const char *decision = dq_get_str(dq_get(record, "dispatch"), "outcome");
+
+	*webhook = dq_get_str(dq_get(record, "applied"), "webhook");
+	if (!phase || !decision || strcmp(decision, "assigned") ||
+	    (strcmp(phase, "outcome") && strcmp(phase, "approve") &&
+	    strcmp(phase, "start")))
+		return NULL;
+	return dq_get_str(dq_get(record, "dispatch"), "chosen");
+}
+
+/* A run that died after its intent may have delivered: resend its very
+ * delivery, which the agent can tell it has seen. */
+static void
+resume_delivery(struct job *jb)
+{
+	json_object *intent = dq_journal_last_intent(journal, jb->id);
+	json_object *old = dq_get(dq_get(dq_get(intent, "record"), "applied"),
+	    "delivery");
+
+	if (!old || !dq_get_str(old, "id") || !dq_get(old, "body") ||
+	    !same(dq_get_str(old, "url"), jb->url, false) ||
+	    !same(dq_get_str(dq_get(old, "body"), "member"), jb->want.owner,
+	    false))
+		return;
+	free(jb->delivery);
+	jb->delivery = xstrdup(dq_get_str(old, "id"));
+	json_object_put(jb->payload);
+	jb->payload = json_object_get(dq_get(old, "body"));
+}
+
+/* For agents the journal is the record of who has what: under its lock,
+ * a ticket already given to the chosen agent is unchanged, one given to
+ * somebody else than expected is a conflict, the rest are journaled and
+ * told. */
+static void
+start_webhook(struct job *jb)
+{
+	const char *hook, *now;
+	char *busy = NULL;
+	long pid;
+
+	dq_journal_lock(journal);
+	if (dq_journal_busy(journal, jb->id, &busy, &pid)) {
+		dq_journal_unlock(journal);
+		jb->error = dq_asprintf("run %s (pid %ld) is writing it", busy,
+		    pid);
+		free(busy);
+		done(jb, "conflict");
+		return;
+	}
+	now = journal_owner(dq_journal_standing(journal, jb->id), &hook);
+	if (now && same(now, jb->want.owner, false)) {
+		dq_journal_unlock(journal);
+		jb->webhook = hook;
+		done(jb, "unchanged");
+		return;
+	}
+	if (!same(now, jb->expect.owner, false)) {
+		jb->error = dq_asprintf("the journal has it with %s, not %s",
+		    none(now), none(jb->expect.owner));
+		dq_journal_unlock(journal);
+		done(jb, "conflict");
+		return;
+	}
+	resume_delivery(jb);
+	json_object_object_add(jb->rec, "applied", applied_json(jb, true));
+	dq_journal_add(journal, "intent", jb->seq, true, jb->rec);
+	dq_journal_unlock(journal);
+	if (strcmp(jb->webhook, "sent")) {
+		done(jb, "applied");	/* held: nothing goes out yet */
+		return;
+	}
+	json_object_array_add(jb->changes, change("POST", jb->url, jb->payload));
+	dq_webhook_post(cw, jb->url, dq_json_string(jb->payload), jb->delivery,
+	    posted_webhook, jb);
+}
+
+static bool
+needs_target(const struct job *jb)
+{
+	return jb->writes && (to_psa || to_webhook) && !jb->error;
 }
 
 /* Starts tickets while fewer than --parallel are under way. A ticket
@@ -886,9 +1055,12 @@ launch(void)
 	while (active < dq_policy.parallel && next_job < njobs) {
 		struct job *jb = jobs[next_job++];
 
-		if (needs_psa(jb)) {
+		if (needs_target(jb)) {
 			active++;
-			start(jb);
+			if (to_webhook)
+				start_webhook(jb);
+			else
+				start(jb);
 		}
 	}
 	launching = false;
@@ -902,12 +1074,18 @@ commit_all(void)
 	if (dq_policy.journals.n)
 		journal = dq_journal_open(
 		    dq_policy.journals.v[dq_policy.journals.n - 1], run_id);
-	if (journal)
+	if (journal) {
 		dq_journal_lock(journal);
+		/* dq-watch's events, so that it reports each once and a
+		 * cleared ticket counts as dispatched no more. */
+		for (size_t i = 0; i < json_object_array_length(events); i++)
+			dq_journal_add(journal, "event", 0, true,
+			    json_object_array_get_idx(events, i));
+	}
 	for (size_t i = 0; i < njobs; i++) {
 		struct job *jb = jobs[i];
 
-		if (needs_psa(jb))
+		if (needs_target(jb))
 			continue;
 		jb->outcome = jb->error ? "failed" : jb->writes ? "applied" :
 		    "unchanged";
@@ -994,6 +1172,8 @@ record(struct dq_input *in, void *arg)
 			free(run_id);
 			run_id = xstrdup(dq_get_str(in->rec, "id"));
 		}
+	} else if (!strcmp(in->kind, "event")) {
+		json_object_array_add(events, json_object_get(in->rec));
 	} else {
 		dq_context_add(ctx, in->kind, in->rec);
 	}
@@ -1035,6 +1215,7 @@ settle_options(void)
 	const char *f = dq_policy.format;
 
 	to_psa = !dq_policy.target || !strcmp(dq_policy.target, "connectwise");
+	to_webhook = dq_policy.target && !strcmp(dq_policy.target, "webhook");
 	format = !f ? (isatty(STDOUT_FILENO) ? FORMAT_TABLE : FORMAT_NDJSON) :
 	    !strcmp(f, "table") ? FORMAT_TABLE : !strcmp(f, "csv") ?
 	    FORMAT_CSV : FORMAT_NDJSON;
@@ -1051,14 +1232,24 @@ settle_options(void)
 int
 main(int argc, char *argv[])
 {
-	int first = dq_policy_load(argc, argv, DQ_APPLY, "[options] [file ...]",
+	int first = dq_policy_load(argc, argv, DQ_APPLY, "[options] [file ...]\n"
+	    "       dq-apply --approve|--reject|--start|--ack [options] TICKET ...",
 	    "Shows what the decisions of a stream would change (a dry run), "
-	    "or with --commit\nwrites them to the PSA and journals every "
-	    "outcome.");
+	    "or with --commit\nwrites them to the PSA or the agents' webhooks "
+	    "and journals every outcome.");
 
+	if (dq_policy.approve || dq_policy.reject || dq_policy.start ||
+	    dq_policy.ack)
+		return dq_close_stdout(dq_apply_agent(argc - first, argv + first));
 	settle_options();
+	/* For agents the journal is where assignments live. */
+	if (commit && to_webhook && !dq_policy.journals.n)
+		dq_die(DQ_EXIT_USAGE, "--target webhook --commit needs --journal");
 	if (commit && to_psa)
 		cw = dq_cw_open();
+	else if (commit && to_webhook)
+		cw = dq_http_open();
+	events = json_object_new_array();
 	ctx = dq_context_new();
 	if (format == FORMAT_TABLE)
 		table_header();
@@ -1075,6 +1266,7 @@ main(int argc, char *argv[])
 	if (cw)
 		dq_cw_close(cw);
 	dq_context_free(ctx);
+	json_object_put(events);
 	free(run_id);
 	return dq_close_stdout(status);
 }

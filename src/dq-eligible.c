@@ -9,6 +9,7 @@
 static struct dq_context *ctx;
 static struct dq_pods *pods;
 static json_object *dispatched;	/* --once: tickets the journal settled */
+static json_object *assigned;	/* agents' tickets the journal assigned */
 
 static json_object *
 skipped(const char *reason)
@@ -48,7 +49,8 @@ skip_reason(json_object *ticket, bool cleared)
 		snprintf(reason, sizeof reason, "company-excluded:%s", company);
 		return reason;
 	}
-	if (!cleared && dq_get(ticket, "owner"))
+	if (!cleared && (dq_get(ticket, "owner") || (assigned &&
+	    json_object_object_get_ex(assigned, dq_get_str(ticket, "id"), NULL))))
 		return "already-owned";
 	/* Clearing a ticket is what dispatches it again. */
 	if (dispatched && !cleared && json_object_object_get_ex(dispatched,
@@ -255,6 +257,8 @@ main(int argc, char *argv[])
 		dq_die(DQ_EXIT_USAGE, "--once needs --journal");
 	if (dq_policy.once)
 		dispatched = dq_journal_dispatched(&dq_policy.journals);
+	if (dq_policy.journals.n)
+		assigned = dq_journal_assigned(&dq_policy.journals);
 	if (dq_policy.pods_file)
 		pods = dq_pods_load(dq_policy.pods_file);
 	ctx = dq_context_new();
@@ -262,5 +266,6 @@ main(int argc, char *argv[])
 	dq_context_free(ctx);
 	dq_pods_free(pods);
 	json_object_put(dispatched);
+	json_object_put(assigned);
 	return dq_close_stdout(0);
 }

@@ -270,6 +270,9 @@ struct dq_policy {
 	/* dq-apply, and dq-eligible's --once */
 	bool commit, note, once;
 	char *status_after, *target, *format;	/* NULL: not given */
+	bool require_approval, auto_start;
+	char *webhook_secret_file;
+	bool approve, reject, start, ack;	/* dq-apply's agent commands */
 };
 
 extern struct dq_policy dq_policy;
@@ -448,6 +451,9 @@ void dq_cw_send(struct dq_cw *cw, const char *method, const char *path,
 void dq_cw_run(struct dq_cw *cw);
 /* A string for conditions: "..." with " and \ escaped, [ as [[]. */
 char *dq_cw_quote(const char *s);
+/* Opens a file of secrets for reading: exit 66 when it is missing, 78
+ * when others may read it ("what is open to other users"). */
+FILE *dq_open_private(const char *path, const char *what);
 /* The same client for plain endpoints (webhooks): no credentials, whole
  * URLs, --parallel, --ca-file and --verbose as above. */
 struct dq_cw *dq_http_open(void);
@@ -547,6 +553,23 @@ void dq_rules_check_context(const struct dq_rules *r, struct dq_context *ctx);
 const char *dq_config_digest(unsigned prog, const struct dq_rules *r,
 	const struct dq_pods *p);
 
+/* webhook.c: the AGENT_ASSIGNED event and its signed delivery (DESIGN §5) */
+
+/* The event that tells the chosen agent of ticket: kind, type, ticket,
+ * member, at, summary and the whole dispatch. */
+json_object *dq_agent_assigned(json_object *ticket, time_t at);
+/* The delivery id: the same for the same run, ticket and member, so a
+ * retry or a finished re-run carries the same one. 32 hex digits. */
+char *dq_webhook_delivery(const char *run, const char *ticket,
+	const char *member);
+/* "sha256=<hex>", the HMAC-SHA256 of body under the secret of
+ * DQ_WEBHOOK_SECRET or --webhook-secret-file (its trailing newlines
+ * dropped); exit 78 when there is none. */
+char *dq_webhook_signature(const char *body);
+/* Queues the signed POST of body to url with its delivery id. */
+void dq_webhook_post(struct dq_cw *http, const char *url, const char *body,
+	const char *delivery, dq_cw_fn fn, void *arg);
+
 /* journal.c: the journal of DESIGN §6 and dq-journal(5).
  *
  * One NDJSON line per event: {"kind": "journal", "phase", "run", "seq",
@@ -585,6 +608,11 @@ void dq_journal_read(const struct dq_strlist *paths, dq_journal_fn fn,
  * team decision that is in the PSA (outcome applied or unchanged), or an
  * unassigned one. Skipped, held and manual tickets never count. */
 bool dq_journal_settles(const struct dq_journal_line *jl);
+/* Whether a line ends an assignment: a clearing event or a reject. */
+bool dq_journal_ends(const struct dq_journal_line *jl);
+/* Agents' tickets the journal shows assigned (through a webhook or no
+ * target, not ended since): ticket id -> member. The caller puts it. */
+json_object *dq_journal_assigned(const struct dq_strlist *paths);
 /* The tickets --once skips: ticket id -> "at" of the settling outcome. An
  * "event" line whose record clears the ticket for re-dispatch ("clear":
  * true) takes it out again. The caller puts the object. */
@@ -614,6 +642,11 @@ void dq_journal_add(struct dq_journal *j, const char *phase, long seq,
 	bool commit, json_object *record);
 /* Writes the lines added, syncs them, and lets the lock go. */
 void dq_journal_unlock(struct dq_journal *j);
+/* Under the lock: the latest committed line that set where ticket stands
+ * (an outcome that reached the target, approve, start, reject, an event
+ * that cleared it), and its latest intent line; NULL if none. Borrowed. */
+json_object *dq_journal_standing(struct dq_journal *j, const char *ticket);
+json_object *dq_journal_last_intent(struct dq_journal *j, const char *ticket);
 /* Lock, add one line, unlock. */
 void dq_journal_append(struct dq_journal *j, const char *phase, long seq,
 	bool commit, json_object *record);

@@ -45,6 +45,9 @@ struct dq_journal {
 	off_t offset;		/* how far the lines of others have been read */
 	json_object *open;	/* ticket -> [{"run", "pid"}]: unfinished intents
 				 * of other processes */
+	json_object *standing;	/* ticket -> the latest line that set where
+				 * it stands */
+	json_object *intents;	/* ticket -> its latest intent line */
 	struct dq_buf pending;	/* lines added under the lock, not yet written */
 };
 
@@ -147,6 +150,47 @@ dq_journal_settles(const struct dq_journal_line *jl)
 	    (!strcmp(applied, "applied") || !strcmp(applied, "unchanged"));
 }
 
+/* A redispatch event, or a human's rejection of an agent's assignment,
+ * undoes an assignment. */
+bool
+dq_journal_ends(const struct dq_journal_line *jl)
+{
+	return (!strcmp(jl->phase, "event") &&
+	    dq_get_bool(jl->record, "clear", false)) ||
+	    !strcmp(jl->phase, "reject");
+}
+
+/* Where an agent's ticket stands: given to a member by an outcome that
+ * reached the target and not ended since. The journal is where agents'
+ * assignments live; a ConnectWise ticket's owner is the PSA's to say. */
+static void
+add_assigned(const struct dq_journal_line *jl, void *arg)
+{
+	json_object *map = arg;
+	const char *target = dq_get_str(dq_get(jl->record, "applied"), "target");
+	const char *decision = dq_get_str(dq_get(jl->record, "dispatch"),
+	    "outcome");
+
+	if (!jl->ticket)
+		return;
+	if (dq_journal_ends(jl) || (dq_journal_settles(jl) &&
+	    (strcmp(decision, "assigned") || !target ||
+	    !strcmp(target, "connectwise"))))
+		json_object_object_del(map, jl->ticket);
+	else if (dq_journal_settles(jl))
+		json_object_object_add(map, jl->ticket, json_object_new_string(
+		    dq_get_str(dq_get(jl->record, "dispatch"), "chosen")));
+}
+
+json_object *
+dq_journal_assigned(const struct dq_strlist *paths)
+{
+	json_object *map = json_object_new_object();
+
+	dq_journal_read(paths, add_assigned, map);
+	return map;
+}
+
 static void
 add_dispatched(const struct dq_journal_line *jl, void *arg)
 {
@@ -154,8 +198,7 @@ add_dispatched(const struct dq_journal_line *jl, void *arg)
 
 	if (!jl->ticket)
 		return;
-	if (!strcmp(jl->phase, "event") && dq_get_bool(jl->record, "clear",
-	    false))
+	if (dq_journal_ends(jl))
 		json_object_object_del(map, jl->ticket);
 	else if (dq_journal_settles(jl))
 		json_object_object_add(map, jl->ticket,
@@ -244,6 +287,8 @@ dq_journal_open(const char *path, const char *run)
 	j->run = xstrdup(run);
 	j->pid = (long)getpid();
 	j->open = json_object_new_object();
+	j->standing = json_object_new_object();
+	j->intents = json_object_new_object();
 	hold_live_lock(j);
 	return j;
 }
@@ -253,6 +298,8 @@ dq_journal_close(struct dq_journal *j)
 {
 	close(j->fd);
 	json_object_put(j->open);
+	json_object_put(j->standing);
+	json_object_put(j->intents);
 	free(j->pending.s);
 	free(j->path);
 	free(j->run);
@@ -266,6 +313,40 @@ same_holder(json_object *h, const char *run, long pid)
 	    !strcmp(dq_get_str(h, "run") ? dq_get_str(h, "run") : "", run);
 }
 
+/* Follows a committed line, of any process, into where its ticket stands
+ * and what was last meant for it. */
+static void
+track_state(struct dq_journal *j, json_object *line)
+{
+	const char *phase = dq_get_str(line, "phase");
+	json_object *record = dq_get(line, "record");
+	const char *ticket = line_ticket(record);
+	const char *applied = dq_get_str(dq_get(record, "applied"), "outcome");
+
+	if (!phase || !ticket || !dq_get_bool(line, "commit", false))
+		return;
+	if (!strcmp(phase, "intent"))
+		json_object_object_add(j->intents, ticket, json_object_get(line));
+	else if ((!strcmp(phase, "outcome") && applied &&
+	    (!strcmp(applied, "applied") || !strcmp(applied, "unchanged"))) ||
+	    !strcmp(phase, "approve") || !strcmp(phase, "start") ||
+	    !strcmp(phase, "reject") || (!strcmp(phase, "event") &&
+	    dq_get_bool(record, "clear", false)))
+		json_object_object_add(j->standing, ticket, json_object_get(line));
+}
+
+json_object *
+dq_journal_standing(struct dq_journal *j, const char *ticket)
+{
+	return dq_get(j->standing, ticket);
+}
+
+json_object *
+dq_journal_last_intent(struct dq_journal *j, const char *ticket)
+{
+	return dq_get(j->intents, ticket);
+}
+
 /* Follows one line of another process into the table of open intents. */
 static void
 track(struct dq_journal *j, const char *text)
@@ -275,6 +356,7 @@ track(struct dq_journal *j, const char *text)
 	const char *run = dq_get_str(line, "run"), *ticket;
 	long pid = (long)json_object_get_int64(dq_get(line, "pid"));
 
+	track_state(j, line);
 	record = dq_get(line, "record");
 	ticket = line_ticket(record);
 	if (!phase || !run || !ticket || pid <= 0 ||
@@ -317,7 +399,11 @@ catch_up(struct dq_journal *j)
 		dq_die(DQ_EXIT_IO, "%s: %s", j->path, strerror(errno));
 	if (st.st_size < j->offset) {	/* truncated: start over */
 		json_object_put(j->open);
+		json_object_put(j->standing);
+		json_object_put(j->intents);
 		j->open = json_object_new_object();
+		j->standing = json_object_new_object();
+		j->intents = json_object_new_object();
 		j->offset = 0;
 	}
 	while (j->offset < st.st_size) {
@@ -391,6 +477,7 @@ dq_journal_add(struct dq_journal *j, const char *phase, long seq,
 	json_object_object_add(line, "pid", json_object_new_int64(j->pid));
 	json_object_object_add(line, "record", json_object_get(record));
 	dq_buf_printf(&j->pending, "%s\n", dq_json_string(line));
+	track_state(j, line);
 	json_object_put(line);
 }
 

@@ -19,6 +19,7 @@
 struct dq_policy dq_policy = {
 	.max_active = -1,
 	.auto_dispatch = true,
+	.auto_start = true,
 	.mode = DQ_MODE_ROUND_ROBIN,
 	.slot_minutes = 30,
 	.buffer_minutes = 10,
@@ -53,7 +54,8 @@ struct opt {
 
 /* The values of the settings that take one of a few words. */
 static const char *const formats[] = { "table", "ndjson", "csv", NULL };
-static const char *const targets[] = { "connectwise", "none", NULL };
+static const char *const targets[] = { "connectwise", "webhook", "none",
+	NULL };
 static const struct {
 	const void *value;
 	const char *const *choices;
@@ -64,12 +66,18 @@ static const struct {
 
 /* Sorted by name, the order --help lists them in. */
 static const struct opt opts[] = {
+	{ "ack", 0, OPT_BOOL, DQ_APPLY, &dq_policy.ack, 0, 0, NULL,
+	  "record that the agents of the operand tickets acknowledged them" },
 	{ "ack-seconds", 0, OPT_INT, DQ_WATCH, &dq_policy.ack_seconds,
 	  0, 604800, "N", "report assigned work not acknowledged within N seconds "
 	  "(0: never)" },
+	{ "approve", 0, OPT_BOOL, DQ_APPLY, &dq_policy.approve, 0, 0, NULL,
+	  "approve the operand tickets' held webhooks" },
 	{ "auto-dispatch", 0, OPT_BOOL, DQ_ELIGIBLE | DQ_APPLY,
 	  &dq_policy.auto_dispatch, 0, 0, NULL,
 	  "the master toggle; no: dispatch nothing, write nothing" },
+	{ "auto-start", 0, OPT_BOOL, DQ_APPLY, &dq_policy.auto_start, 0, 0,
+	  NULL, "send the webhook when assigned (no: defer it to --start)" },
 	{ "backfill", 0, OPT_BOOL, DQ_SCHEDULE, &dq_policy.backfill, 0, 0, NULL,
 	  "also book owned tickets that no calendar entry names" },
 	{ "board", 'b', OPT_LIST, DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE,
@@ -149,15 +157,20 @@ static const struct opt opts[] = {
 	  "report tickets queued N minutes with nobody on them (0: never)" },
 	{ "quiet", 'q', OPT_BOOL, ALL, &dq_policy.quiet, 0, 0, NULL,
 	  "do not print warnings" },
-	{ "round-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
-	  &dq_policy.round_minutes, 1, 60, "N",
-	  "start slots on multiples of N minutes (default 5)" },
 	{ "redispatch-on-noack", 0, OPT_BOOL, DQ_WATCH,
 	  &dq_policy.redispatch_on_noack, 0, 0, NULL,
 	  "clear unacknowledged assignments for re-dispatch" },
 	{ "redispatch-on-stall", 0, OPT_BOOL, DQ_WATCH,
 	  &dq_policy.redispatch_on_stall, 0, 0, NULL,
 	  "clear stalled assignments for re-dispatch" },
+	{ "reject", 0, OPT_BOOL, DQ_APPLY, &dq_policy.reject, 0, 0, NULL,
+	  "reject the operand tickets' held assignments" },
+	{ "require-approval", 0, OPT_BOOL, DQ_APPLY,
+	  &dq_policy.require_approval, 0, 0, NULL,
+	  "hold each webhook until dq-apply --approve" },
+	{ "round-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
+	  &dq_policy.round_minutes, 1, 60, "N",
+	  "start slots on multiples of N minutes (default 5)" },
 	{ "rules", 0, OPT_STR, DQ_PICK, &dq_policy.rules_file, 0, 0, "FILE",
 	  "apply the SOP rules in FILE before the mode (dq-rules(5))" },
 	{ "rules-tz", 0, OPT_ZONE, DQ_PICK, &dq_policy.rules_tz, 0, 0, "ZONE",
@@ -168,10 +181,12 @@ static const struct opt opts[] = {
 	{ "stall-minutes", 0, OPT_INT, DQ_WATCH, &dq_policy.stall_minutes,
 	  0, 525600, "N", "report assigned work with no progress for N minutes "
 	  "(0: never)" },
+	{ "start", 0, OPT_BOOL, DQ_APPLY, &dq_policy.start, 0, 0, NULL,
+	  "send the operand tickets' deferred webhooks" },
 	{ "status-after", 0, OPT_STR, DQ_APPLY, &dq_policy.status_after, 0, 0,
 	  "NAME", "set each dispatched ticket's status to NAME" },
 	{ "target", 0, OPT_STR, DQ_APPLY, &dq_policy.target, 0, 0, "TARGET",
-	  "where decisions go: connectwise (default) or none" },
+	  "where decisions go: connectwise (default), webhook or none" },
 	{ "ticket", 't', OPT_LIST, DQ_FETCH, &dq_policy.tickets, 0, 0, "ID",
 	  "fetch just ticket ID (repeatable)" },
 	{ "trigger-status", 's', OPT_LIST, DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE,
@@ -181,6 +196,9 @@ static const struct opt opts[] = {
 	  0, 0, NULL, "log each PSA request to stderr" },
 	{ "version", 'V', OPT_SPECIAL, ALL, NULL, 0, 0, NULL,
 	  "show the version and exit" },
+	{ "webhook-secret-file", 0, OPT_STR, DQ_APPLY,
+	  &dq_policy.webhook_secret_file, 0, 0, "FILE",
+	  "sign webhooks with the secret in FILE (else DQ_WEBHOOK_SECRET)" },
 	{ "working-now", 'w', OPT_BOOL, DQ_ELIGIBLE, &dq_policy.working_now,
 	  0, 0, NULL, "exclude members outside their working hours now" },
 	{ "zone-map", 0, OPT_STR, DQ_FETCH, &dq_policy.zone_map, 0, 0, "FILE",
@@ -435,8 +453,11 @@ load_file(const char *path, unsigned prog)
 			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key \"%s\"",
 			    path, lineno, key);
 		/* --commit too: a shared policy never turns a dry run into
-		 * writes. */
-		if (o->type == OPT_SPECIAL || o->value == &dq_policy.commit)
+		 * writes; nor does it approve, reject, start or ack. */
+		if (o->type == OPT_SPECIAL || o->value == &dq_policy.commit ||
+		    o->value == &dq_policy.approve ||
+		    o->value == &dq_policy.reject ||
+		    o->value == &dq_policy.start || o->value == &dq_policy.ack)
 			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: \"%s\" belongs on the "
 			    "command line", path, lineno, key);
 		if (!(o->progs & prog))

@@ -1,0 +1,223 @@
+/* apply-agent.c: the commands a human or an agent gives about work dq
+ * gave an agent (DESIGN §5). The journal holds everything they need: the
+ * assignment, the webhook's URL and the very event to send, so they take
+ * ticket ids, not a stream.
+ *
+ *   --approve  a webhook held for approval goes out (or, with
+ *              --no-auto-start, is deferred to --start);
+ *   --reject   a held assignment is undone: the ticket is queued again;
+ *   --start    a deferred webhook goes out;
+ *   --ack      the agent has acknowledged its ticket (for dq-watch).
+ *
+ * Without --commit each says what it would do. */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dq.h"
+#include "apply.h"
+
+static struct dq_journal *journal;
+static struct dq_cw *http;
+static int status;
+
+struct command {
+	const char *phase;
+	const char *const *from;	/* the webhook states it acts on */
+	const char *to;			/* the state it leaves; NULL: none */
+};
+
+static const char *const held[] = { "pending-approval", NULL };
+static const char *const deferred[] = { "deferred", NULL };
+static const char *const waiting[] = { "pending-approval", "deferred", NULL };
+static const char *const sent[] = { "sent", NULL };
+
+static bool
+one_of(const char *const *list, const char *s)
+{
+	for (; s && *list; list++)
+		if (!strcmp(*list, s))
+			return true;
+	return false;
+}
+
+/* As dq-apply ranks them: a refusal, then bad data, then a fault that
+ * may pass. */
+static int
+rank(int code)
+{
+	return code == DQ_EXIT_UNAVAILABLE ? 3 : code == DQ_EXIT_DATA ? 2 :
+	    code == DQ_EXIT_TEMPFAIL ? 1 : 0;
+}
+
+static void
+failure(int code, const char *ticket, const char *msg)
+{
+	dq_warnx("ticket %s: %s", ticket, msg);
+	if (rank(code) > rank(status))
+		status = code;
+}
+
+struct delivery {
+	const char *ticket;
+	bool ok;
+};
+
+static void
+delivered(const struct dq_cw_reply *reply, void *arg)
+{
+	struct delivery *d = arg;
+
+	d->ok = reply->exit == DQ_EXIT_OK;
+	if (!d->ok)
+		failure(reply->exit, d->ticket, reply->error ? reply->error :
+		    "not delivered");
+}
+
+/* Sends the delivery the journal kept, as it was first meant. */
+static bool
+send_kept(const char *ticket, json_object *applied)
+{
+	json_object *kept = dq_get(applied, "delivery");
+	struct delivery d = { ticket, false };
+
+	if (!dq_get_str(kept, "url") || !dq_get_str(kept, "id") ||
+	    !dq_get(kept, "body")) {
+		failure(DQ_EXIT_DATA, ticket, "the journal keeps no delivery");
+		return false;
+	}
+	dq_webhook_post(http, dq_get_str(kept, "url"),
+	    dq_json_string(dq_get(kept, "body")), dq_get_str(kept, "id"),
+	    delivered, &d);
+	dq_cw_run(http);
+	return d.ok;
+}
+
+static json_object *
+ack_record(const char *ticket, const char *member)
+{
+	json_object *a = json_object_new_object();
+
+	json_object_object_add(a, "kind", json_object_new_string("ack"));
+	json_object_object_add(a, "ticket", json_object_new_string(ticket));
+	json_object_object_add(a, "member", json_object_new_string(member));
+	return a;
+}
+
+/* The ticket record as the command leaves it: its applied says the new
+ * webhook state, and what went out. */
+static json_object *
+moved(json_object *standing, const char *to, bool commit)
+{
+	json_object *rec = json_tokener_parse(dq_json_string(
+	    dq_get(standing, "record")));
+	json_object *applied = dq_get(rec, "applied");
+	json_object *changes = json_object_new_array();
+	json_object *kept = dq_get(applied, "delivery");
+
+	if (!strcmp(to, "sent")) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "method", json_object_new_string("POST"));
+		json_object_object_add(c, "path",
+		    json_object_get(dq_get(kept, "url")));
+		json_object_object_add(c, "body",
+		    json_object_get(dq_get(kept, "body")));
+		json_object_array_add(changes, c);
+	}
+	json_object_object_add(applied, "commit", json_object_new_boolean(commit));
+	json_object_object_add(applied, "webhook", json_object_new_string(to));
+	json_object_object_add(applied, "changes", changes);
+	return rec;
+}
+
+static void
+act(const struct command *c, const char *ticket, bool commit)
+{
+	json_object *standing, *record, *out;
+	const char *decision, *phase, *member, *hook;
+
+	if (commit)
+		dq_journal_lock(journal);
+	standing = journal ? dq_journal_standing(journal, ticket) : NULL;
+	record = dq_get(standing, "record");
+	phase = dq_get_str(standing, "phase");
+	decision = dq_get_str(dq_get(record, "dispatch"), "outcome");
+	member = dq_get_str(dq_get(record, "dispatch"), "chosen");
+	hook = dq_get_str(dq_get(record, "applied"), "webhook");
+	if (!phase || !strcmp(phase, "reject") || !strcmp(phase, "event") ||
+	    !decision || strcmp(decision, "assigned") || !member || !hook) {
+		failure(DQ_EXIT_DATA, ticket, "the journal shows no agent "
+		    "assigned to it by dq");
+	} else if (!one_of(c->from, hook)) {
+		char msg[128];
+
+		snprintf(msg, sizeof msg, "its webhook is %s: nothing to %s",
+		    hook, c->phase);
+		failure(DQ_EXIT_DATA, ticket, msg);
+	} else if (!c->to) {
+		out = ack_record(ticket, member);
+		if (commit)
+			dq_journal_add(journal, c->phase, 0, true, out);
+		dq_write(out);
+		json_object_put(out);
+	} else {
+		const char *to = c->to;
+
+		/* Approved, it goes out unless pushes wait for --start. */
+		if (!strcmp(c->phase, "approve") && !dq_policy.auto_start)
+			to = "deferred";
+		out = moved(standing, to, commit);
+		if (!commit || strcmp(to, "sent") ||
+		    send_kept(ticket, dq_get(record, "applied"))) {
+			if (commit)
+				dq_journal_add(journal, c->phase, 0, true, out);
+			dq_write(out);
+		}
+		json_object_put(out);
+	}
+	if (commit)
+		dq_journal_unlock(journal);
+}
+
+int
+dq_apply_agent(int argc, char **argv)
+{
+	static const struct command approve = { "approve", held, "sent" };
+	static const struct command reject = { "reject", waiting, "rejected" };
+	static const struct command start = { "start", deferred, "sent" };
+	static const struct command ack = { "ack", sent, NULL };
+	const struct command *c = dq_policy.approve ? &approve :
+	    dq_policy.reject ? &reject : dq_policy.start ? &start : &ack;
+	const char *path;
+	char run[64];
+
+	if (dq_policy.approve + dq_policy.reject + dq_policy.start +
+	    dq_policy.ack != 1)
+		dq_die(DQ_EXIT_USAGE, "give one of --approve, --reject, --start "
+		    "and --ack");
+	if (!dq_policy.journals.n)
+		dq_die(DQ_EXIT_USAGE, "--%s needs --journal", c->phase);
+	if (argc < 1)
+		dq_die(DQ_EXIT_USAGE, "--%s needs ticket ids", c->phase);
+	path = dq_policy.journals.v[dq_policy.journals.n - 1];
+	snprintf(run, sizeof run, "%s-%ld", c->phase, (long)dq_now());
+	/* A dry run reads the journal as a writer would, and creates none. */
+	if (dq_policy.commit || access(path, F_OK) == 0)
+		journal = dq_journal_open(path, run);
+	if (journal && !dq_policy.commit) {
+		dq_journal_lock(journal);
+		dq_journal_unlock(journal);
+	}
+	if (dq_policy.commit && (c == &approve || c == &start))
+		http = dq_http_open();
+	for (int i = 0; i < argc; i++)
+		act(c, argv[i], dq_policy.commit);
+	if (journal)
+		dq_journal_close(journal);
+	if (http)
+		dq_cw_close(http);
+	return status;
+}

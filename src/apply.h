@@ -1,0 +1,6 @@
+/* apply.h: what dq-apply's files share. */
+
+/* dq-apply --approve, --reject, --start or --ack: acts on the agents'
+ * tickets named by the operands, from the journal alone. Returns the exit
+ * status. */
+int dq_apply_agent(int argc, char **argv);
