@@ -964,6 +964,10 @@ journal_owner(json_object *line, const char **webhook)
 	const char *decision = dq_get_str(dq_get(record, "dispatch"), "outcome");
 
 	*webhook = dq_get_str(dq_get(record, "applied"), "webhook");
+	/* A clearing event asks for a new owner; until one is written the
+	 * ticket is the previous owner's, as a PSA would still show it. */
+	if (phase && !strcmp(phase, "event"))
+		return dq_get_str(record, "member");
 	if (!phase || !decision || strcmp(decision, "assigned") ||
 	    (strcmp(phase, "outcome") && strcmp(phase, "approve") &&
 	    strcmp(phase, "start")))

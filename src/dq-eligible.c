@@ -255,10 +255,12 @@ main(int argc, char *argv[])
 
 	if (dq_policy.once && !dq_policy.journals.n)
 		dq_die(DQ_EXIT_USAGE, "--once needs --journal");
-	if (dq_policy.once)
-		dispatched = dq_journal_dispatched(&dq_policy.journals);
-	if (dq_policy.journals.n)
-		assigned = dq_journal_assigned(&dq_policy.journals);
+	if (dq_policy.journals.n) {
+		if (dq_policy.once)
+			dispatched = json_object_new_object();
+		assigned = json_object_new_object();
+		dq_journal_tickets(&dq_policy.journals, dispatched, assigned);
+	}
 	if (dq_policy.pods_file)
 		pods = dq_pods_load(dq_policy.pods_file);
 	ctx = dq_context_new();

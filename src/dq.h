@@ -610,13 +610,13 @@ void dq_journal_read(const struct dq_strlist *paths, dq_journal_fn fn,
 bool dq_journal_settles(const struct dq_journal_line *jl);
 /* Whether a line ends an assignment: a clearing event or a reject. */
 bool dq_journal_ends(const struct dq_journal_line *jl);
-/* Agents' tickets the journal shows assigned (through a webhook or no
- * target, not ended since): ticket id -> member. The caller puts it. */
-json_object *dq_journal_assigned(const struct dq_strlist *paths);
-/* The tickets --once skips: ticket id -> "at" of the settling outcome. An
- * "event" line whose record clears the ticket for re-dispatch ("clear":
- * true) takes it out again. The caller puts the object. */
-json_object *dq_journal_dispatched(const struct dq_strlist *paths);
+/* One reading of the journals fills either map (NULL: not wanted):
+ * dispatched, the tickets --once skips: ticket id -> "at" of the settling
+ * outcome; an event that clears the ticket for re-dispatch, or a reject,
+ * takes it out again. assigned, agents' tickets the journal shows given to
+ * a member through a webhook and not ended since: ticket id -> member. */
+void dq_journal_tickets(const struct dq_strlist *paths, json_object *dispatched,
+	json_object *assigned);
 /* When each member was last given a ticket that reached the PSA: member
  * id -> the latest "at". The caller puts the object. */
 json_object *dq_journal_last_dispatch(const struct dq_strlist *paths);

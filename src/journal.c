@@ -161,7 +161,7 @@ dq_journal_ends(const struct dq_journal_line *jl)
 }
 
 /* Where an agent's ticket stands: given to a member by an outcome that
- * reached the target and not ended since. The journal is where agents'
+ * reached its webhook target and not ended since. The journal is where agents'
  * assignments live; a ConnectWise ticket's owner is the PSA's to say. */
 static void
 add_assigned(const struct dq_journal_line *jl, void *arg)
@@ -175,20 +175,11 @@ add_assigned(const struct dq_journal_line *jl, void *arg)
 		return;
 	if (dq_journal_ends(jl) || (dq_journal_settles(jl) &&
 	    (strcmp(decision, "assigned") || !target ||
-	    !strcmp(target, "connectwise"))))
+	    strcmp(target, "webhook"))))
 		json_object_object_del(map, jl->ticket);
 	else if (dq_journal_settles(jl))
 		json_object_object_add(map, jl->ticket, json_object_new_string(
 		    dq_get_str(dq_get(jl->record, "dispatch"), "chosen")));
-}
-
-json_object *
-dq_journal_assigned(const struct dq_strlist *paths)
-{
-	json_object *map = json_object_new_object();
-
-	dq_journal_read(paths, add_assigned, map);
-	return map;
 }
 
 static void
@@ -206,13 +197,28 @@ add_dispatched(const struct dq_journal_line *jl, void *arg)
 		    dq_get_str(jl->line, "at") : ""));
 }
 
-json_object *
-dq_journal_dispatched(const struct dq_strlist *paths)
-{
-	json_object *map = json_object_new_object();
+struct tickets {
+	json_object *dispatched, *assigned;
+};
 
-	dq_journal_read(paths, add_dispatched, map);
-	return map;
+static void
+add_tickets(const struct dq_journal_line *jl, void *arg)
+{
+	struct tickets *t = arg;
+
+	if (t->dispatched)
+		add_dispatched(jl, t->dispatched);
+	if (t->assigned)
+		add_assigned(jl, t->assigned);
+}
+
+void
+dq_journal_tickets(const struct dq_strlist *paths, json_object *dispatched,
+    json_object *assigned)
+{
+	struct tickets t = { dispatched, assigned };
+
+	dq_journal_read(paths, add_tickets, &t);
 }
 
 static void

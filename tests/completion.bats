@@ -49,7 +49,7 @@ complete_words() {	# complete_words WORD...: the candidates for the last word
 }
 
 @test "dq-apply: its options, their values and its files complete" {
-	run complete_words dq-apply --sta
+	run complete_words dq-apply --stat
 	assert_output --status-after
 	run complete_words dq-apply --no-co
 	assert_output --no-commit

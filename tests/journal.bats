@@ -201,9 +201,9 @@ journal_line() {
 	# turns a dry run into writes.
 	run --separate-stderr dq-pick --policy "$BATS_TEST_TMPDIR/policy" </dev/null
 	assert_failure 78
-	run --separate-stderr dq-apply --target webhook </dev/null
+	run --separate-stderr dq-apply --target email </dev/null
 	assert_failure 64
-	assert_equal "${stderr_lines[0]}" 'dq-apply: --target: expected connectwise or none, not "webhook"'
+	assert_equal "${stderr_lines[0]}" 'dq-apply: --target: expected connectwise, webhook or none, not "email"'
 	run --separate-stderr dq-apply --format xml </dev/null
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" 'dq-apply: --format: expected table, ndjson or csv, not "xml"'

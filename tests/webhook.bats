@@ -271,3 +271,55 @@ approve 501 sent'
 	run bash -c "jq -r '.body.ticket' '$WH_LOG' | sort -n | tr '\n' ' '"
 	assert_output "$(assigned | cut -d' ' -f1 | sort -n | tr '\n' ' ')"
 }
+
+# The agent workspace's whole loop, as examples/agents-dispatch runs it.
+loop() {
+	dq-watch --journal "$journal" --stall-minutes 45 --ack-seconds 300 \
+	    --redispatch-on-stall --redispatch-on-noack "$@" < "$BATS_TEST_TMPDIR/agents.ndjson" |
+	    dq-eligible --journal "$journal" --once --trigger-status TODO "$@" |
+	    dq-pick --mode capability-match --journal "$journal" "$@" |
+	    dq-apply --target webhook --journal "$journal" --commit "$@"
+}
+export -f loop
+
+@test "the redispatch loop: stalled work goes to someone else, and says why" {
+	cp "$EXAMPLES/agents-journal.ndjson" "$journal"
+	run bash -c 'loop > "$BATS_TEST_TMPDIR/out"; jq -c "select(.id == \"490\") |
+	    [.watch.event, .watch.previous_owner, .dispatch.chosen, .dispatch.reason,
+	    (.eligible.excluded[] | select(.id == \"victor\") | .why), .applied.outcome,
+	    .applied.webhook]" "$BATS_TEST_TMPDIR/out"'
+	assert_output '["ISSUE_STALLED","victor","rin","capability-match:2/3","previous-owner","applied","sent"]'
+	# rin was told, with the provenance of the new decision.
+	run jq -c 'select(.body.ticket == "490") | [.path, .body.dispatch.chosen, .body.dispatch.mode]' "$WH_LOG"
+	assert_output '["/hooks/rin","rin","CAPABILITY_MATCH"]'
+	# The journal holds the event, then the new assignment.
+	run jq -r 'select(.record.ticket == "490" or .record.id == "490") |
+	    [.phase, (.record.type // .record.applied.outcome), (.record.clear // "-")] | join(" ")' "$journal"
+	assert_output --partial 'event ISSUE_STALLED true
+intent  -
+outcome applied -'
+	# 492 went unacknowledged: cleared too, and given to someone else.
+	run jq -r 'select(.id == "492") | .watch.previous_owner + " " + .dispatch.chosen' "$BATS_TEST_TMPDIR/out"
+	refute_output --regexp 'ash ash$'
+	# The next cycle reports nothing new for them: fresh assignments.
+	run bash -c 'loop | jq -r "select(.kind == \"event\") | .ticket"'
+	refute_output --partial 490
+	refute_output --partial 492
+}
+
+@test "the master toggle: off, nothing is dispatched or sent, and dq-watch still reports" {
+	cp "$EXAMPLES/agents-journal.ndjson" "$journal"
+	cp "$journal" "$BATS_TEST_TMPDIR/before"
+	printf 'auto-dispatch = no\n' > "$BATS_TEST_TMPDIR/off"
+	run --separate-stderr bash -c 'loop --policy "$BATS_TEST_TMPDIR/off" > "$BATS_TEST_TMPDIR/out"'
+	assert_success
+	assert_equal "$stderr" 'dq-apply: auto-dispatch is off: a dry run, nothing is written'
+	run jq -r 'select(.kind == "ticket") | .dispatch.reason' "$BATS_TEST_TMPDIR/out"
+	assert_output "$(jq -r 'select(.kind == "ticket") | "auto-dispatch-off"' "$BATS_TEST_TMPDIR/agents.ndjson")"
+	run jq -r 'select(.kind == "event") | .type + " " + .ticket' "$BATS_TEST_TMPDIR/out"
+	assert_output 'ISSUE_STALLED 490
+ISSUE_NOACK 492'
+	assert [ ! -s "$WH_LOG" ]
+	run cmp "$journal" "$BATS_TEST_TMPDIR/before"
+	assert_success
+}
