@@ -55,6 +55,12 @@ complete_words() {	# complete_words WORD...: the candidates for the last word
 	assert_output --no-commit
 	run complete_words dq-apply --target c
 	assert_output connectwise
+	run complete_words dq-apply --target w
+	assert_output webhook
+	run complete_words dq-apply --appr
+	assert_output --approve
+	run complete_words dq-watch --redispatch-on-s
+	assert_output --redispatch-on-stall
 	run complete_words dq-apply --format=c
 	assert_output csv
 	touch "$BATS_TEST_TMPDIR/dq.journal"
