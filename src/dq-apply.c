@@ -608,6 +608,7 @@ table_row(struct job *jb)
 	cell(or_dash(dq_get_str(d, "reason")), 26, false);
 	if (jb->webhook && !jb->error) {
 		snprintf(buf, sizeof buf, "%s, webhook %s", jb->outcome,
+		    !commit && !strcmp(jb->webhook, "sent") ? "to send" :
 		    jb->webhook);
 		cell(buf, 0, true);
 	} else {

@@ -73,3 +73,20 @@ setup() {
 	assert_success
 	assert_output ''
 }
+
+@test "the agent workspace example: events, then the decisions, as a dry run" {
+	cp -r "$EXAMPLES" "$BATS_TEST_TMPDIR/examples"
+	run --separate-stderr "$BATS_TEST_TMPDIR/examples/agents-dispatch"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_line -n 0 EVENTS
+	assert_line 'AGENT_IDLE ticket - member juno: idle, 90 min'
+	assert_line 'ISSUE_STALLED ticket 490 member victor: no-progress, 60 min, cleared'
+	assert_line 'ISSUE_NOACK ticket 492 member ash: no-ack, 10 min, cleared'
+	assert_line --regexp '^490 .* assigned +rin +- +capability-match:2/3 +dry-run, webhook to send$'
+	# juno is idle, so the docs ticket falls back to round robin.
+	assert_line --regexp '^504 .* assigned +ash +- +round-robin '
+	# A dry run: the journal is as it was.
+	run cmp "$BATS_TEST_TMPDIR/examples/agents-journal.ndjson" "$EXAMPLES/agents-journal.ndjson"
+	assert_success
+}
