@@ -283,18 +283,35 @@ env_backoff(void)
 	return n;
 }
 
+/* What every client has: libcurl, the multi handle and the settings. */
+static struct dq_cw *
+new_client(void)
+{
+	struct dq_cw *cw = xcalloc(1, sizeof *cw);
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		dq_die(DQ_EXIT_SOFTWARE, "cannot initialise libcurl");
+	cw->multi = curl_multi_init();
+	cw->parallel = (int)dq_policy.parallel;
+	cw->backoff_ms = env_backoff();
+	cw->progress = isatty(STDERR_FILENO) && !dq_policy.verbose &&
+	    !dq_policy.quiet;
+	cw->shown_done = cw->shown_total = -1;
+	srandom((unsigned)(now_ms() ^ getpid()));
+	return cw;
+}
+
 struct dq_cw *
 dq_cw_open(void)
 {
 	struct cw_settings s = { 0 };
-	struct dq_cw *cw = xcalloc(1, sizeof *cw);
+	struct dq_cw *cw;
 	char *client;
 	size_t len;
 
 	load_settings(&s);
 	check_url(s.url);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		dq_die(DQ_EXIT_SOFTWARE, "cannot initialise libcurl");
+	cw = new_client();
 	len = strlen(s.url);
 	while (len > 0 && s.url[len - 1] == '/')
 		len--;
@@ -314,25 +331,16 @@ dq_cw_open(void)
 		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
 	free(client);
 	free_settings(&s);
-	cw->multi = curl_multi_init();
-	cw->parallel = (int)dq_policy.parallel;
 	curl_multi_setopt(cw->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
 	    (long)cw->parallel);
-	cw->backoff_ms = env_backoff();
-	cw->progress = isatty(STDERR_FILENO) && !dq_policy.verbose &&
-	    !dq_policy.quiet;
-	cw->shown_done = cw->shown_total = -1;
-	srandom((unsigned)(now_ms() ^ getpid()));
 	return cw;
 }
 
 struct dq_cw *
 dq_http_open(void)
 {
-	struct dq_cw *cw = xcalloc(1, sizeof *cw);
+	struct dq_cw *cw = new_client();
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		dq_die(DQ_EXIT_SOFTWARE, "cannot initialise libcurl");
 	cw->write_headers = curl_slist_append(NULL,
 	    "Content-Type: application/json");
 	cw->write_headers = curl_slist_append(cw->write_headers, "Expect:");
@@ -340,13 +348,6 @@ dq_http_open(void)
 	    "User-Agent: dq/" PACKAGE_VERSION);
 	if (!cw->write_headers)
 		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
-	cw->multi = curl_multi_init();
-	cw->parallel = (int)dq_policy.parallel;
-	cw->backoff_ms = env_backoff();
-	cw->progress = isatty(STDERR_FILENO) && !dq_policy.verbose &&
-	    !dq_policy.quiet;
-	cw->shown_done = cw->shown_total = -1;
-	srandom((unsigned)(now_ms() ^ getpid()));
 	return cw;
 }
 
