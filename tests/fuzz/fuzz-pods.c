@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "dq.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,14 +24,7 @@ static struct dq_context *ctx;
 static void
 setup(void)
 {
-	dq_policy.quiet = true;
-	ctx = dq_context_new();
-	for (size_t i = 0; i < sizeof context / sizeof context[0]; i++) {
-		json_object *rec = json_tokener_parse(context[i]);
-
-		dq_context_add(ctx, dq_get_str(rec, "kind"), rec);
-		json_object_put(rec);
-	}
+	ctx = fuzz_context(context, sizeof context / sizeof context[0]);
 }
 
 int
