@@ -176,6 +176,24 @@ outcome 3 manual"
 outcome conflict"
 }
 
+@test "a ticket dq-watch cleared is written over its previous owner, and only over it" {
+	# jsmith owns 5005 in ConnectWise; dq-watch cleared it for re-dispatch.
+	cw_control POST data '{"path": "service/tickets/5005", "merge": {"owner": {"id": 103, "identifier": "jsmith"}}}' >/dev/null
+	jq -c 'if .id == "5005" then .owner = "jsmith" |
+	    .watch = {"event": "ISSUE_STALLED", "previous_owner": "jsmith", "clear": true}
+	    else . end' "$decided" > "$BATS_TEST_TMPDIR/cleared"
+	chosen=$(field 5005 .dispatch.chosen < "$decided" | tr -d '"')
+	run bash -c "dq-apply --commit --journal '$journal' '$BATS_TEST_TMPDIR/cleared' | field 5005 .applied.outcome"
+	assert_output '"applied"'
+	run bash -c "data service/tickets | jq -r '.[] | select(.id == 5005) | .owner.identifier'"
+	assert_output "$chosen"
+	# Had someone else taken it meanwhile, the clear would be a conflict.
+	cw_reset
+	cw_control POST data '{"path": "service/tickets/5005", "merge": {"owner": {"id": 104, "identifier": "mlee"}}}' >/dev/null
+	run bash -c "dq-apply --commit --quiet '$BATS_TEST_TMPDIR/cleared' | field 5005 .applied.error"
+	assert_output '"owner is mlee in ConnectWise, not jsmith"'
+}
+
 @test "a ticket already as decided is unchanged: a second run writes nothing" {
 	dq-apply --commit --note --journal "$journal" "$decided" >/dev/null
 	cw_control POST reset-log >/dev/null
