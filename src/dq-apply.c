@@ -955,6 +955,20 @@ posted_webhook(const struct dq_cw_reply *reply, void *arg)
 	done(jb, "applied");
 }
 
+/* A webhook state the journal names, as one of ours: the journal's own
+ * strings go when its lines are replaced. */
+static const char *
+webhook_state(const char *s)
+{
+	static const char *const states[] = { "sent", "pending-approval",
+	    "deferred", "rejected" };
+
+	for (size_t i = 0; s && i < sizeof states / sizeof states[0]; i++)
+		if (!strcmp(s, states[i]))
+			return states[i];
+	return NULL;
+}
+
 /* Where the journal says an agent's ticket stands: the member of dq's
  * standing assignment and its webhook, or NULL. */
 static const char *
@@ -1019,7 +1033,7 @@ start_webhook(struct job *jb)
 	now = journal_owner(dq_journal_standing(journal, jb->id), &hook);
 	if (now && same(now, jb->want.owner, false)) {
 		dq_journal_unlock(journal);
-		jb->webhook = hook;
+		jb->webhook = webhook_state(hook);
 		done(jb, "unchanged");
 		return;
 	}
