@@ -12,6 +12,7 @@
 #include "dq.h"
 
 struct dq_context {
+	unsigned long generation;	/* context records taken so far */
 	struct lh_table *members;	/* id -> struct dq_member */
 	struct lh_table *teams;		/* id -> struct dq_team */
 	struct lh_table *boards;	/* name -> board record */
@@ -389,7 +390,14 @@ dq_context_add(struct dq_context *ctx, const char *kind, json_object *rec)
 		add_company(ctx, rec);
 	else
 		return false;
+	ctx->generation++;
 	return true;
+}
+
+unsigned long
+dq_context_generation(const struct dq_context *ctx)
+{
+	return ctx->generation;
 }
 
 struct dq_member *

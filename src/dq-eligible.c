@@ -4,12 +4,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/linkhash.h>
+
 #include "dq.h"
 
 static struct dq_context *ctx;
 static struct dq_pods *pods;
 static json_object *dispatched;	/* --once: tickets the journal settled */
 static json_object *assigned;	/* agents' tickets the journal assigned */
+
+/* Tickets of one board and team share their pool, and a member's
+ * standing does not change from ticket to ticket: both are worked out
+ * once, and again only when the context or the clock moves. */
+struct pool {
+	unsigned long generation;
+	struct dq_strlist ids;		/* sorted */
+	const char *name;
+	char *team;
+};
+struct judged {
+	unsigned long generation;
+	time_t now;
+	char *why;			/* NULL: eligible */
+};
+static struct lh_table *pools;		/* "t" team id or "b" board -> pool */
+static struct lh_table *judgements;	/* member id -> struct judged */
 
 static json_object *
 skipped(const char *reason)
@@ -62,19 +81,34 @@ skip_reason(json_object *ticket, bool cleared)
 static void
 add_members(struct dq_strlist *pool, const struct dq_team *t)
 {
-	for (size_t i = 0; t->members && i < json_object_array_length(t->members); i++) {
-		const char *id = json_object_get_string(
-		    json_object_array_get_idx(t->members, i));
+	for (size_t i = 0; t->members && i < json_object_array_length(t->members); i++)
+		dq_strlist_add(pool, json_object_get_string(
+		    json_object_array_get_idx(t->members, i)));
+}
 
-		if (!dq_strlist_has(pool, id))
-			dq_strlist_add(pool, id);
+/* Sorts the ids and drops the repeats of members in two teams. */
+static void
+settle_pool(struct dq_strlist *pool)
+{
+	size_t n = 0;
+
+	if (pool->n < 2)	/* v is NULL when the pool is empty */
+		return;
+	qsort(pool->v, pool->n, sizeof *pool->v, dq_strcmp_ptr);
+	for (size_t i = 0; i < pool->n; i++) {
+		if (n > 0 && !strcmp(pool->v[n - 1], pool->v[i])) {
+			free(pool->v[i]);
+			continue;
+		}
+		pool->v[n++] = pool->v[i];
 	}
+	pool->n = n;
 }
 
 /* The pool of DESIGN §3: the ticket's team, else the board's default
  * team, else every team on the board. Returns the pool's name. */
 static const char *
-find_pool(json_object *ticket, struct dq_strlist *pool, const char **team)
+make_pool(json_object *ticket, struct dq_strlist *pool, const char **team)
 {
 	const char *board = dq_get_str(ticket, "board");
 	const char *ticket_team = dq_get_str(ticket, "team");
@@ -103,9 +137,52 @@ find_pool(json_object *ticket, struct dq_strlist *pool, const char **team)
 	return "board-teams";
 }
 
-/* Why member id cannot take work now, or NULL. */
+static void
+free_pool(struct lh_entry *e)
+{
+	struct pool *p = lh_entry_v(e);
+
+	free(lh_entry_k(e));
+	dq_strlist_clear(&p->ids);
+	free(p->team);
+	free(p);
+}
+
+static const struct pool *
+find_pool(json_object *ticket)
+{
+	const char *ticket_team = dq_get_str(ticket, "team");
+	const char *board = dq_get_str(ticket, "board");
+	char *key = dq_asprintf("%c%s", ticket_team ? 't' : 'b',
+	    ticket_team ? ticket_team : board ? board : "");
+	struct lh_entry *e = lh_table_lookup_entry(pools, key);
+	struct pool *p = e ? lh_entry_v(e) : NULL;
+	const char *team;
+
+	if (p && p->generation == dq_context_generation(ctx)) {
+		free(key);
+		return p;
+	}
+	if (p) {
+		dq_strlist_clear(&p->ids);
+		free(p->team);
+	} else {
+		p = xcalloc(1, sizeof *p);
+		lh_table_insert(pools, key, p);
+		key = NULL;
+	}
+	free(key);
+	p->generation = dq_context_generation(ctx);
+	p->name = make_pool(ticket, &p->ids, &team);
+	p->team = team ? xstrdup(team) : NULL;
+	settle_pool(&p->ids);
+	return p;
+}
+
+/* Why member id cannot take work now, or NULL; previous-owner is the
+ * caller's to say. */
 static const char *
-exclusion(const char *id, const char *previous_owner, time_t now)
+standing(const char *id, time_t now)
 {
 	static char why[64];
 	struct dq_member *m = dq_member_get(ctx, id);
@@ -117,8 +194,6 @@ exclusion(const char *id, const char *previous_owner, time_t now)
 		return "archived";
 	if (m->presence == DQ_OFFLINE)
 		return "offline";
-	if (previous_owner && !strcmp(previous_owner, id))
-		return "previous-owner";
 	limit = dq_member_limit(m);
 	active = dq_member_active(ctx, m, &dq_policy.inactive_statuses);
 	if (limit > 0 && active >= limit) {
@@ -134,6 +209,45 @@ exclusion(const char *id, const char *previous_owner, time_t now)
 		return dq_hours_absence(&hours, zone, now);
 	}
 	return NULL;
+}
+
+static void
+free_judged(struct lh_entry *e)
+{
+	struct judged *j = lh_entry_v(e);
+
+	free(lh_entry_k(e));
+	free(j->why);
+	free(j);
+}
+
+/* Why member id cannot take this ticket, or NULL: its standing, worked
+ * out once, with a ticket's previous owner left out after the reasons
+ * that come first. */
+static const char *
+exclusion(const char *id, const char *previous_owner, time_t now)
+{
+	struct lh_entry *e = lh_table_lookup_entry(judgements, id);
+	struct judged *j = e ? lh_entry_v(e) : NULL;
+	const char *why;
+
+	if (!j) {
+		j = xcalloc(1, sizeof *j);
+		lh_table_insert(judgements, xstrdup(id), j);
+		j->generation = dq_context_generation(ctx) + 1;
+	}
+	if (j->generation != dq_context_generation(ctx) || j->now != now) {
+		free(j->why);
+		why = standing(id, now);
+		j->why = why ? xstrdup(why) : NULL;
+		j->generation = dq_context_generation(ctx);
+		j->now = now;
+	}
+	if (previous_owner && !strcmp(previous_owner, id) && !(j->why &&
+	    (!strcmp(j->why, "unknown-member") || !strcmp(j->why, "archived") ||
+	    !strcmp(j->why, "offline"))))
+		return "previous-owner";
+	return j->why;
 }
 
 /* Adds id to the candidates, or to excluded with why; returns 1 for a
@@ -196,18 +310,17 @@ keep_not_in_team(json_object *excluded)
 static json_object *
 judge(json_object *ticket, const char *previous_owner)
 {
-	struct dq_strlist pool = { 0 };
+	const struct pool *p = find_pool(ticket);
+	const struct dq_strlist *pool = &p->ids;
 	json_object *e = json_object_new_object();
 	json_object *cands = json_object_new_array();
 	json_object *excluded = json_object_new_array();
-	const char *team, *name = find_pool(ticket, &pool, &team);
+	const char *team = p->team, *name = p->name;
 	const char *pod = dq_pods_of_company(pods, dq_get_str(ticket, "company"));
 	time_t now = dq_now();
 	char pod_pool[512];
 
-	if (pool.n > 1)		/* v is NULL when the pool is empty */
-		qsort(pool.v, pool.n, sizeof *pool.v, dq_strcmp_ptr);
-	if (pod && judge_pod(pod, &pool, previous_owner, cands, excluded) > 0) {
+	if (pod && judge_pod(pod, pool, previous_owner, cands, excluded) > 0) {
 		snprintf(pod_pool, sizeof pod_pool, "pod:%s", pod);
 		name = pod_pool;
 	} else {
@@ -215,15 +328,14 @@ judge(json_object *ticket, const char *previous_owner)
 			excluded = keep_not_in_team(excluded);
 			name = "pod-fallback";
 		}
-		for (size_t i = 0; i < pool.n; i++)
-			add_judged(pool.v[i], exclusion(pool.v[i], previous_owner,
+		for (size_t i = 0; i < pool->n; i++)
+			add_judged(pool->v[i], exclusion(pool->v[i], previous_owner,
 			    now), cands, excluded);
 	}
 	json_object_object_add(e, "team", team ? json_object_new_string(team) : NULL);
 	json_object_object_add(e, "pool", json_object_new_string(name));
 	json_object_object_add(e, "candidates", cands);
 	json_object_object_add(e, "excluded", excluded);
-	dq_strlist_clear(&pool);
 	return e;
 }
 
@@ -264,7 +376,11 @@ main(int argc, char *argv[])
 	if (dq_policy.pods_file)
 		pods = dq_pods_load(dq_policy.pods_file);
 	ctx = dq_context_new();
+	pools = lh_kchar_table_new(64, free_pool);
+	judgements = lh_kchar_table_new(512, free_judged);
 	dq_stage_stream(argc - first, argv + first, ctx, ticket);
+	lh_table_free(judgements);
+	lh_table_free(pools);
 	dq_context_free(ctx);
 	dq_pods_free(pods);
 	json_object_put(dispatched);

@@ -335,6 +335,9 @@ void dq_context_journal(struct dq_context *ctx, const struct dq_strlist *journal
 /* Keeps rec if it is a context record (it takes a reference) and says
  * whether it was; a malformed one stops the program (exit 65). */
 bool dq_context_add(struct dq_context *ctx, const char *kind, json_object *rec);
+/* Grows with every context record taken: what was worked out from the
+ * context holds while it stays the same. */
+unsigned long dq_context_generation(const struct dq_context *ctx);
 /* The stream of a stage that works on tickets: run records set the clock,
  * context records are kept, both pass through; each ticket goes to ticket
  * (its arg is ctx), which writes it. */
@@ -374,8 +377,10 @@ bool dq_company_named(struct dq_context *ctx, const char *name);
 /* history.c: the "historical success on similar tickets" signal */
 
 /* A closed ticket, with what scoring compares taken out once. */
+#define DQ_HIST_FIELDS 5	/* company, type, subtype, item, board */
 struct dq_hist {
 	json_object *rec;
+	const char *field[DQ_HIST_FIELDS];	/* borrowed from rec */
 	uint32_t *words;	/* summary words, hashed, sorted, unique */
 	size_t nwords;
 	time_t closed;

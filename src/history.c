@@ -80,10 +80,18 @@ summary_words(const char *s, uint32_t **out)
 	return kept;
 }
 
+/* The fields a similar ticket shares, and what each is worth. */
+static const char *const hist_fields[DQ_HIST_FIELDS] = {
+	"company", "type", "subtype", "item", "board",
+};
+static const double hist_weights[DQ_HIST_FIELDS] = { 3, 2, 2, 1, 1 };
+
 void
 dq_hist_init(struct dq_hist *h, json_object *rec)
 {
 	h->rec = rec;
+	for (int i = 0; i < DQ_HIST_FIELDS; i++)
+		h->field[i] = dq_get_str(rec, hist_fields[i]);
 	h->nwords = summary_words(dq_get_str(rec, "summary"), &h->words);
 	h->has_closed = dq_time_parse(dq_get_str(rec, "closed_at"), &h->closed);
 }
@@ -107,13 +115,6 @@ shared_words(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 	return n;
 }
 
-static bool
-same(json_object *a, json_object *b, const char *field)
-{
-	const char *x = dq_get_str(a, field), *y = dq_get_str(b, field);
-
-	return x && y && *x && !strcmp(x, y);
-}
 
 long
 dq_history_score(struct dq_context *ctx, json_object *ticket,
@@ -125,6 +126,7 @@ dq_history_score(struct dq_context *ctx, json_object *ticket,
 	static uint32_t *words;
 	static size_t nwords;
 	const char *summary = dq_get_str(ticket, "summary");
+	const char *field[DQ_HIST_FIELDS];
 	struct dq_hist *hist;
 	size_t nhist = dq_member_history(ctx, member, &hist);
 	double score = 0;
@@ -139,16 +141,17 @@ dq_history_score(struct dq_context *ctx, json_object *ticket,
 		last_summary = xstrdup(summary ? summary : "");
 		last_ticket = ticket;
 	}
+	for (int f = 0; f < DQ_HIST_FIELDS; f++)
+		field[f] = dq_get_str(ticket, hist_fields[f]);
 	for (size_t i = 0; i < nhist; i++) {
 		struct dq_hist *h = &hist[i];
 		double alike = 0, weight = 1;
 		size_t shared;
 
-		alike += 3 * same(ticket, h->rec, "company");
-		alike += 2 * same(ticket, h->rec, "type");
-		alike += 2 * same(ticket, h->rec, "subtype");
-		alike += 1 * same(ticket, h->rec, "item");
-		alike += 1 * same(ticket, h->rec, "board");
+		for (int f = 0; f < DQ_HIST_FIELDS; f++)
+			if (field[f] && *field[f] && h->field[f] &&
+			    !strcmp(field[f], h->field[f]))
+				alike += hist_weights[f];
 		shared = shared_words(words, nwords, h->words, h->nwords);
 		if (shared)
 			alike += 4.0 * (double)shared /
