@@ -12,6 +12,7 @@
 # dq-schedule once; the emulator's data is reset before every run.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/emulator.sh"
 build=${1:-$top/build}
 latency=${2:-100}
 [ $# -gt 2 ] && shift 2 || set -- 8 16
@@ -21,17 +22,7 @@ trap 'kill "$pid" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 
 python3 "$top/tests/cw-bulk.py" "$top/tests/fixtures/cw-data.json" \
 	"$dir/data.json" --open 500 --now "$now"
-python3 "$top/tests/cw-emulator.py" --data "$dir/data.json" --port 0 \
-	--port-file "$dir/port" --now "$now" >"$dir/emulator.log" 2>&1 &
-pid=$!
-while [ ! -s "$dir/port" ]; do sleep 0.05; done
-control=http://127.0.0.1:$(cat "$dir/port")/__control
-
-DQ_CW_URL=http://127.0.0.1:$(cat "$dir/port")/v4_6_release/apis/3.0
-DQ_CW_COMPANY=dqtest DQ_CW_PUBLIC_KEY=dqPublicKey0001
-DQ_CW_PRIVATE_KEY=dqPrivateKey0001
-DQ_CW_CLIENT_ID=0f5c2b8e-6d8a-4b4e-9a57-3c1d2e4f5a6b
-export DQ_CW_URL DQ_CW_COMPANY DQ_CW_PUBLIC_KEY DQ_CW_PRIVATE_KEY DQ_CW_CLIENT_ID
+start_emulator "$dir" "$now"
 
 "$build/src/dq-fetch" --connectwise --now "$now" --history-days 0 |
 	"$build/src/dq-eligible" --trigger-status New |

@@ -10,6 +10,7 @@
 # tickets closed in the last 30 days (tests/cw-bulk.py).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/emulator.sh"
 build=${1:-$top/build}
 latency=${2:-100}
 now=2026-03-10T15:00:00Z
@@ -18,18 +19,7 @@ trap 'kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 
 python3 "$top/tests/cw-bulk.py" "$top/tests/fixtures/cw-data.json" \
 	"$dir/data.json" --open 500 --closed 600 --now "$now"
-python3 "$top/tests/cw-emulator.py" --data "$dir/data.json" --port 0 \
-	--port-file "$dir/port" --latency-ms "$latency" --now "$now" \
-	>"$dir/emulator.log" 2>&1 &
-pid=$!
-while [ ! -s "$dir/port" ]; do sleep 0.05; done
-control=http://127.0.0.1:$(cat "$dir/port")/__control
-
-DQ_CW_URL=http://127.0.0.1:$(cat "$dir/port")/v4_6_release/apis/3.0
-DQ_CW_COMPANY=dqtest DQ_CW_PUBLIC_KEY=dqPublicKey0001
-DQ_CW_PRIVATE_KEY=dqPrivateKey0001
-DQ_CW_CLIENT_ID=0f5c2b8e-6d8a-4b4e-9a57-3c1d2e4f5a6b
-export DQ_CW_URL DQ_CW_COMPANY DQ_CW_PUBLIC_KEY DQ_CW_PRIVATE_KEY DQ_CW_CLIENT_ID
+start_emulator "$dir" "$now" --latency-ms "$latency"
 
 printf '%-14s %8s %8s %9s %8s\n' run requests in-flight wall-ms records
 for parallel in 8 1; do
