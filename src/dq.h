@@ -218,6 +218,9 @@ void dq_sha256_init(struct dq_sha256 *c);
 void dq_sha256_update(struct dq_sha256 *c, const void *data, size_t len);
 void dq_sha256_final(struct dq_sha256 *c, unsigned char out[32]);
 void dq_hex(const unsigned char *p, size_t n, char *out);
+/* HMAC-SHA256 (RFC 2104) of data under key. */
+void dq_hmac_sha256(const void *key, size_t keylen, const void *data,
+	size_t len, unsigned char out[32]);
 
 /* policy.c: options, policy files, the clock */
 

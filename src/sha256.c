@@ -115,3 +115,32 @@ dq_hex(const unsigned char *p, size_t n, char *out)
 	}
 	out[2 * n] = '\0';
 }
+
+/* RFC 2104 over SHA-256, whose blocks are 64 bytes. */
+void
+dq_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+    unsigned char out[32])
+{
+	unsigned char block[64] = { 0 }, pad[64], inner[32];
+	struct dq_sha256 c;
+
+	if (keylen > sizeof block) {
+		dq_sha256_init(&c);
+		dq_sha256_update(&c, key, keylen);
+		dq_sha256_final(&c, block);
+	} else if (keylen > 0) {
+		memcpy(block, key, keylen);
+	}
+	for (size_t i = 0; i < sizeof pad; i++)
+		pad[i] = block[i] ^ 0x36;
+	dq_sha256_init(&c);
+	dq_sha256_update(&c, pad, sizeof pad);
+	dq_sha256_update(&c, data, len);
+	dq_sha256_final(&c, inner);
+	for (size_t i = 0; i < sizeof pad; i++)
+		pad[i] = block[i] ^ 0x5c;
+	dq_sha256_init(&c);
+	dq_sha256_update(&c, pad, sizeof pad);
+	dq_sha256_update(&c, inner, sizeof inner);
+	dq_sha256_final(&c, out);
+}

@@ -81,35 +81,15 @@ secret(size_t *len)
 	return key;
 }
 
-/* HMAC (RFC 2104) over SHA-256: 64-byte blocks. */
 char *
 dq_webhook_signature(const char *body)
 {
-	unsigned char k[64] = { 0 }, pad[64], inner[32], mac[32];
-	struct dq_sha256 c;
+	unsigned char mac[32];
 	size_t keylen;
 	const char *key = secret(&keylen);
 	char hex[65];
 
-	if (keylen > sizeof k) {
-		dq_sha256_init(&c);
-		dq_sha256_update(&c, key, keylen);
-		dq_sha256_final(&c, k);
-	} else {
-		memcpy(k, key, keylen);
-	}
-	for (size_t i = 0; i < sizeof pad; i++)
-		pad[i] = k[i] ^ 0x36;
-	dq_sha256_init(&c);
-	dq_sha256_update(&c, pad, sizeof pad);
-	dq_sha256_update(&c, body, strlen(body));
-	dq_sha256_final(&c, inner);
-	for (size_t i = 0; i < sizeof pad; i++)
-		pad[i] = k[i] ^ 0x5c;
-	dq_sha256_init(&c);
-	dq_sha256_update(&c, pad, sizeof pad);
-	dq_sha256_update(&c, inner, sizeof inner);
-	dq_sha256_final(&c, mac);
+	dq_hmac_sha256(key, keylen, body, strlen(body), mac);
 	dq_hex(mac, sizeof mac, hex);
 	return dq_asprintf("sha256=%s", hex);
 }

@@ -24,7 +24,9 @@ static int tap_n, tap_failed;
 
 #define done_testing() (printf("1..%d\n", tap_n), tap_failed != 0)
 
-static const char *
+/* Helpers for the tests of times and hours; inline, so a test that
+ * needs none of them is not warned about them. */
+static inline const char *
 utc(time_t t)
 {
 	static char buf[4][DQ_TIMEBUF];
@@ -33,7 +35,7 @@ utc(time_t t)
 	return dq_time_format(t, buf[i++ % 4]);
 }
 
-static time_t
+static inline time_t
 at(const char *s)
 {
 	time_t t = 0;
@@ -43,7 +45,7 @@ at(const char *s)
 	return t;
 }
 
-static struct dq_hours
+static inline struct dq_hours
 hours(const char *hours_json, const char *holidays_json)
 {
 	json_object *h = hours_json ? json_tokener_parse(hours_json) : NULL;
