@@ -594,18 +594,25 @@ dq_member_active(struct dq_context *ctx, struct dq_member *m,
     const struct dq_strlist *inactive)
 {
 	json_object *open = dq_get(m->rec, "open");
-	long active = m->run_assigned;
+	long active = 0;
 
-	if (!open)
-		return active;
-	index_closed(ctx);
-	json_object_object_foreach(open, status, count) {
-		if (dq_strlist_has(inactive, status) || lookup(ctx->closed, status))
-			continue;
-		if (json_object_is_type(count, json_type_int))
-			active += (long)json_object_get_int64(count);
+	/* Counted once while the context stays the same: the inactive
+	 * statuses are the run's, and boards say which are closed. */
+	if (m->open_counted == ctx->generation + 1)
+		return m->open_active + m->run_assigned;
+	if (open) {
+		index_closed(ctx);
+		json_object_object_foreach(open, status, count) {
+			if (dq_strlist_has(inactive, status) ||
+			    lookup(ctx->closed, status))
+				continue;
+			if (json_object_is_type(count, json_type_int))
+				active += (long)json_object_get_int64(count);
+		}
 	}
-	return active;
+	m->open_active = active;
+	m->open_counted = ctx->generation + 1;
+	return active + m->run_assigned;
 }
 
 long

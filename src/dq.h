@@ -317,6 +317,8 @@ struct dq_member {
 	time_t last_dispatched, created;
 	long run_seq;		/* > 0: dispatched in this run, in this order */
 	long run_assigned;	/* tickets given in this run */
+	long open_active;	/* active tickets of "open", as counted at */
+	unsigned long open_counted;	/* context generation + 1; 0: not yet */
 };
 
 struct dq_team {
