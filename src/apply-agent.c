@@ -43,21 +43,11 @@ one_of(const char *const *list, const char *s)
 	return false;
 }
 
-/* As dq-apply ranks them: a refusal, then bad data, then a fault that
- * may pass. */
-static int
-rank(int code)
-{
-	return code == DQ_EXIT_UNAVAILABLE ? 3 : code == DQ_EXIT_DATA ? 2 :
-	    code == DQ_EXIT_TEMPFAIL ? 1 : 0;
-}
-
 static void
 failure(int code, const char *ticket, const char *msg)
 {
 	dq_warnx("ticket %s: %s", ticket, msg);
-	if (rank(code) > rank(status))
-		status = code;
+	status = dq_exit_worse(status, code);
 }
 
 struct delivery {
@@ -137,18 +127,15 @@ static void
 act(const struct command *c, const char *ticket, bool commit)
 {
 	json_object *standing, *record, *out;
-	const char *decision, *phase, *member, *hook;
+	const char *member, *hook = NULL;
 
 	if (commit)
 		dq_journal_lock(journal);
 	standing = journal ? dq_journal_standing(journal, ticket) : NULL;
 	record = dq_get(standing, "record");
-	phase = dq_get_str(standing, "phase");
-	decision = dq_get_str(dq_get(record, "dispatch"), "outcome");
-	member = dq_get_str(dq_get(record, "dispatch"), "chosen");
-	hook = dq_get_str(dq_get(record, "applied"), "webhook");
-	if (!phase || !strcmp(phase, "reject") || !strcmp(phase, "event") ||
-	    !decision || strcmp(decision, "assigned") || !member || !hook) {
+	member = standing ? dq_journal_holder(standing, &hook) : NULL;
+	/* An agent's assignment has a webhook; a cleared one no longer. */
+	if (!member || !hook) {
 		failure(DQ_EXIT_DATA, ticket, "the journal shows no agent "
 		    "assigned to it by dq");
 	} else if (!one_of(c->from, hook)) {

@@ -30,16 +30,6 @@
 
 #include "dq.h"
 
-static int
-span_cmp(const void *a, const void *b)
-{
-	const struct dq_span *x = a, *y = b;
-
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	return x->end < y->end ? -1 : x->end > y->end;
-}
-
 void
 dq_calendar_free(struct dq_calendar *cal)
 {
@@ -61,7 +51,7 @@ void
 dq_calendar_add(struct dq_calendar *cal, struct dq_span entry)
 {
 	grow(cal);
-	if (cal->n > 0 && span_cmp(&entry, &cal->v[cal->n - 1]) < 0)
+	if (cal->n > 0 && dq_span_cmp(&entry, &cal->v[cal->n - 1]) < 0)
 		cal->unsorted = true;
 	cal->v[cal->n++] = entry;
 }
@@ -70,7 +60,7 @@ static void
 sort_entries(struct dq_calendar *cal)
 {
 	if (cal->unsorted)
-		qsort(cal->v, cal->n, sizeof *cal->v, span_cmp);
+		qsort(cal->v, cal->n, sizeof *cal->v, dq_span_cmp);
 	cal->unsorted = false;
 }
 
@@ -98,7 +88,7 @@ dq_calendar_book(struct dq_calendar *cal, struct dq_span slot)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (span_cmp(&cal->v[mid], &slot) <= 0)
+		if (dq_span_cmp(&cal->v[mid], &slot) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;

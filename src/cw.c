@@ -127,9 +127,11 @@ setting(struct cw_settings *s, const struct cw_key *k)
 }
 
 static void
-set_from_file(struct cw_settings *s, const char *path, size_t lineno,
-    const char *key, const char *val)
+set_from_file(const char *path, size_t lineno, const char *key,
+    const char *val, void *arg)
 {
+	struct cw_settings *s = arg;
+
 	for (size_t i = 0; i < NKEYS; i++) {
 		if (strcmp(key, cw_keys[i].file_key) != 0)
 			continue;
@@ -169,20 +171,8 @@ static void
 read_credentials(struct cw_settings *s, const char *path)
 {
 	FILE *fp = dq_open_private(path, "credentials file");
-	char *line = NULL, *key, *val;
-	size_t cap = 0, lineno = 0;
 
-	while (getline(&line, &cap, fp) > 0) {
-		lineno++;
-		if (!dq_config_line(line, &key, &val))
-			continue;
-		if (!val)
-			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unterminated quote",
-			    path, lineno);
-		set_from_file(s, path, lineno, key, val);
-	}
-	explicit_bzero(line, cap);
-	free(line);
+	dq_config_read(fp, path, set_from_file, s);
 	fclose(fp);
 }
 

@@ -63,6 +63,19 @@ dq_die(int status, const char *fmt, ...)
 	exit(dq_close_stdout(status));
 }
 
+static int
+exit_rank(int code)
+{
+	return code == DQ_EXIT_UNAVAILABLE ? 3 : code == DQ_EXIT_DATA ? 2 :
+	    code == DQ_EXIT_TEMPFAIL ? 1 : 0;
+}
+
+int
+dq_exit_worse(int a, int b)
+{
+	return exit_rank(b) > exit_rank(a) ? b : a;
+}
+
 int
 dq_close_stdout(int status)
 {

@@ -83,22 +83,6 @@ static struct item {
 static size_t nitems;
 static json_object *events;	/* event records, journaled on commit */
 
-/* Exit statuses by precedence: a refusal (69) needs someone to fix
- * access, an invalid write (65) someone to fix data, and a transient
- * fault (75) only another run. */
-static int
-rank(int code)
-{
-	return code == DQ_EXIT_UNAVAILABLE ? 3 : code == DQ_EXIT_DATA ? 2 :
-	    code == DQ_EXIT_TEMPFAIL ? 1 : 0;
-}
-
-static void
-raise_status(int code)
-{
-	if (rank(code) > rank(status))
-		status = code;
-}
 
 static bool
 same(const char *a, const char *b, bool icase)
@@ -532,7 +516,7 @@ report(struct job *jb)
 		return;
 	}
 	dq_warnx("ticket %s: %s", jb->id, jb->error);
-	raise_status(jb->exit);
+	status = dq_exit_worse(status, jb->exit);
 }
 
 /* Output */
@@ -969,27 +953,6 @@ webhook_state(const char *s)
 	return NULL;
 }
 
-/* Where the journal says an agent's ticket stands: the member of dq's
- * standing assignment and its webhook, or NULL. */
-static const char *
-journal_owner(json_object *line, const char **webhook)
-{
-	json_object *record = dq_get(line, "record");
-	const char *phase = dq_get_str(line, "phase");
-	const char *decision = dq_get_str(dq_get(record, "dispatch"), "outcome");
-
-	*webhook = dq_get_str(dq_get(record, "applied"), "webhook");
-	/* A clearing event asks for a new owner; until one is written the
-	 * ticket is the previous owner's, as a PSA would still show it. */
-	if (phase && !strcmp(phase, "event"))
-		return dq_get_str(record, "member");
-	if (!phase || !decision || strcmp(decision, "assigned") ||
-	    (strcmp(phase, "outcome") && strcmp(phase, "approve") &&
-	    strcmp(phase, "start")))
-		return NULL;
-	return dq_get_str(dq_get(record, "dispatch"), "chosen");
-}
-
 /* A run that died after its intent may have delivered: resend its very
  * delivery, which the agent can tell it has seen. */
 static void
@@ -1030,7 +993,7 @@ start_webhook(struct job *jb)
 		done(jb, "conflict");
 		return;
 	}
-	now = journal_owner(dq_journal_standing(journal, jb->id), &hook);
+	now = dq_journal_holder(dq_journal_standing(journal, jb->id), &hook);
 	if (now && same(now, jb->want.owner, false)) {
 		dq_journal_unlock(journal);
 		jb->webhook = webhook_state(hook);

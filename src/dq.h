@@ -35,6 +35,10 @@ _Noreturn void dq_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Checks stdout at exit: a lost write is exit 74, never a silent 0. */
 int dq_close_stdout(int status);
+/* Of two exit statuses of failed writes, the one to report: a refusal
+ * (69) needs someone to fix access, an invalid write (65) someone to fix
+ * data, and a transient fault (75) only another run. */
+int dq_exit_worse(int a, int b);
 void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
@@ -124,6 +128,8 @@ time_t dq_zone_instant(const char *zone, int year, int mon, int mday, int min);
 struct dq_span {
 	time_t start, end;
 };
+/* Spans in order of start, then end (for qsort and searches). */
+int dq_span_cmp(const void *a, const void *b);
 
 struct dq_hours {
 	bool always;		/* no "hours": available around the clock */
@@ -284,10 +290,13 @@ extern struct dq_policy dq_policy;
  * handles --help and --version. Returns the index of the first operand. */
 int dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 	const char *summary);
-/* Splits a policy-syntax line ("key = value", "--key value", a value
- * maybe double-quoted) in place. False for a blank or comment line; *val
- * is NULL when a quote is left open. */
-bool dq_config_line(char *line, char **key, char **val);
+/* Reads fp, a file in policy syntax ("key = value", "--key value", a
+ * value maybe double-quoted, # comments) named path, and calls fn with
+ * each key and value; an open quote is exit 78 naming the line. The
+ * line buffer is wiped after: credentials files use the syntax too. */
+typedef void (*dq_config_fn)(const char *path, size_t lineno,
+	const char *key, const char *val, void *arg);
+void dq_config_read(FILE *fp, const char *path, dq_config_fn fn, void *arg);
 /* "sha256:<hex>" of prog's effective settings and the given extra
  * text (files that shape decisions); a static buffer. */
 const char *dq_policy_digest(unsigned prog, const char *extra, size_t extralen);
@@ -657,6 +666,11 @@ void dq_journal_unlock(struct dq_journal *j);
  * that cleared it), and its latest intent line; NULL if none. Borrowed. */
 json_object *dq_journal_standing(struct dq_journal *j, const char *ticket);
 json_object *dq_journal_last_intent(struct dq_journal *j, const char *ticket);
+/* Whom a standing line leaves the ticket with: the member dq gave it to,
+ * with *webhook its push state (NULL: none); for a clearing event the
+ * previous owner, until a new one is written; NULL after a reject or a
+ * decision without an owner. Borrowed from line. */
+const char *dq_journal_holder(json_object *line, const char **webhook);
 /* Lock, add one line, unlock. */
 void dq_journal_append(struct dq_journal *j, const char *phase, long seq,
 	bool commit, json_object *record);

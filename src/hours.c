@@ -187,8 +187,8 @@ spans_add(struct spans *s, time_t start, time_t end)
 	s->n++;
 }
 
-static int
-span_cmp(const void *a, const void *b)
+int
+dq_span_cmp(const void *a, const void *b)
 {
 	const struct dq_span *x = a, *y = b;
 
@@ -288,7 +288,7 @@ spans(const struct dq_hours *h, const char *zone, time_t from, time_t to,
 			s.v[kept++] = sp;
 	}
 	if (kept > 0)	/* s.v is NULL when no stretch fell in the window */
-		qsort(s.v, kept, sizeof *s.v, span_cmp);
+		qsort(s.v, kept, sizeof *s.v, dq_span_cmp);
 	s.n = 0;
 	for (size_t i = 0; i < kept; i++) {
 		if (s.n > 0 && s.v[i].start <= s.v[s.n - 1].end) {

@@ -347,6 +347,25 @@ dq_journal_standing(struct dq_journal *j, const char *ticket)
 	return dq_get(j->standing, ticket);
 }
 
+const char *
+dq_journal_holder(json_object *line, const char **webhook)
+{
+	json_object *record = dq_get(line, "record");
+	const char *phase = dq_get_str(line, "phase");
+	const char *decision = dq_get_str(dq_get(record, "dispatch"), "outcome");
+
+	*webhook = dq_get_str(dq_get(record, "applied"), "webhook");
+	/* A clearing event asks for a new owner; until one is written the
+	 * ticket is the previous owner's, as a PSA would still show it. */
+	if (phase && !strcmp(phase, "event"))
+		return dq_get_str(record, "member");
+	if (!phase || !decision || strcmp(decision, "assigned") ||
+	    (strcmp(phase, "outcome") && strcmp(phase, "approve") &&
+	    strcmp(phase, "start")))
+		return NULL;
+	return dq_get_str(dq_get(record, "dispatch"), "chosen");
+}
+
 json_object *
 dq_journal_last_intent(struct dq_journal *j, const char *ticket)
 {

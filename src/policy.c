@@ -404,8 +404,10 @@ unquote(char *s)
 	return false;
 }
 
-bool
-dq_config_line(char *line, char **keyp, char **valp)
+/* Splits a line in place. False for a blank or comment line; *val is
+ * NULL when a quote is left open. */
+static bool
+config_line(char *line, char **keyp, char **valp)
 {
 	char *key = trim(line), *val;
 
@@ -425,61 +427,79 @@ dq_config_line(char *line, char **keyp, char **valp)
 	return true;
 }
 
-static void
-load_file(const char *path, unsigned prog)
+void
+dq_config_read(FILE *fp, const char *path, dq_config_fn fn, void *arg)
 {
-	FILE *fp = fopen(path, "r");
 	char *line = NULL, *key, *val;
 	size_t cap = 0, lineno = 0;
-	const char *err, *slash;
 
-	if (!fp)
-		dq_die(DQ_EXIT_NOINPUT, "%s: %s", path, strerror(errno));
 	while (getline(&line, &cap, fp) > 0) {
-		const struct opt *o;
-		bool negated = false;
-
 		lineno++;
-		if (!dq_config_line(line, &key, &val))
+		if (!config_line(line, &key, &val))
 			continue;
 		if (!val)
 			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unterminated quote",
 			    path, lineno);
-		o = find_opt(key);
-		if (!o && strncmp(key, "no-", 3) == 0 && (o = find_opt(key + 3)) &&
-		    o->type == OPT_BOOL)
-			negated = true;
-		if (!o)
-			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key \"%s\"",
-			    path, lineno, key);
-		/* --commit too: a shared policy never turns a dry run into
-		 * writes; nor does it approve, reject, start or ack. */
-		if (o->type == OPT_SPECIAL || o->value == &dq_policy.commit ||
-		    o->value == &dq_policy.approve ||
-		    o->value == &dq_policy.reject ||
-		    o->value == &dq_policy.start || o->value == &dq_policy.ack)
-			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: \"%s\" belongs on the "
-			    "command line", path, lineno, key);
-		if (!(o->progs & prog))
-			continue;	/* another program's key */
-		if (*val == '\0' && o->type != OPT_BOOL)
-			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: %s needs a value",
-			    path, lineno, key);
-		if (o->arg && !strcmp(o->arg, "FILE") && *val != '/' &&
-		    strcmp(val, "-") && (slash = strrchr(path, '/'))) {
-			/* A file named in a policy file is found beside it, so a
-			 * policy and its rules travel together. */
-			char *beside = dq_asprintf("%.*s/%s", (int)(slash - path),
-			    path, val);
-
-			err = apply(o, beside, negated);
-			free(beside);
-		} else
-			err = apply(o, *val ? val : NULL, negated);
-		if (err)
-			dq_die(DQ_EXIT_CONFIG, "%s: line %zu: %s", path, lineno, err);
+		fn(path, lineno, key, val, arg);
 	}
+	if (line)
+		explicit_bzero(line, cap);
 	free(line);
+}
+
+/* One key of a policy file, for the program prog points at. */
+static void
+policy_key(const char *path, size_t lineno, const char *key, const char *val,
+    void *arg)
+{
+	unsigned prog = *(unsigned *)arg;
+	const struct opt *o;
+	const char *err, *slash;
+	bool negated = false;
+
+	o = find_opt(key);
+	if (!o && strncmp(key, "no-", 3) == 0 && (o = find_opt(key + 3)) &&
+	    o->type == OPT_BOOL)
+		negated = true;
+	if (!o)
+		dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key \"%s\"",
+		    path, lineno, key);
+	/* --commit too: a shared policy never turns a dry run into writes;
+	 * nor does it approve, reject, start or ack. */
+	if (o->type == OPT_SPECIAL || o->value == &dq_policy.commit ||
+	    o->value == &dq_policy.approve ||
+	    o->value == &dq_policy.reject ||
+	    o->value == &dq_policy.start || o->value == &dq_policy.ack)
+		dq_die(DQ_EXIT_CONFIG, "%s: line %zu: \"%s\" belongs on the "
+		    "command line", path, lineno, key);
+	if (!(o->progs & prog))
+		return;		/* another program's key */
+	if (*val == '\0' && o->type != OPT_BOOL)
+		dq_die(DQ_EXIT_CONFIG, "%s: line %zu: %s needs a value",
+		    path, lineno, key);
+	if (o->arg && !strcmp(o->arg, "FILE") && *val != '/' &&
+	    strcmp(val, "-") && (slash = strrchr(path, '/'))) {
+		/* A file named in a policy file is found beside it, so a
+		 * policy and its rules travel together. */
+		char *beside = dq_asprintf("%.*s/%s", (int)(slash - path),
+		    path, val);
+
+		err = apply(o, beside, negated);
+		free(beside);
+	} else
+		err = apply(o, *val ? val : NULL, negated);
+	if (err)
+		dq_die(DQ_EXIT_CONFIG, "%s: line %zu: %s", path, lineno, err);
+}
+
+static void
+load_file(const char *path, unsigned prog)
+{
+	FILE *fp = fopen(path, "r");
+
+	if (!fp)
+		dq_die(DQ_EXIT_NOINPUT, "%s: %s", path, strerror(errno));
+	dq_config_read(fp, path, policy_key, &prog);
 	fclose(fp);
 }
 
