@@ -89,14 +89,7 @@ cw_requests() {
 }
 
 cw_control() {
-	local method=$1 name=$2
-	shift 2
-	if (($#)); then
-		curl -sS -X "$method" -H 'Content-Type: application/json' \
-			--data-binary "$1" "$CW_CONTROL/$name"
-	else
-		curl -sS -X "$method" "$CW_CONTROL/$name"
-	fi
+	serve_control "$CW_CONTROL" "$@"
 }
 
 cw_reset() {

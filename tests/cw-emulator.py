@@ -176,13 +176,12 @@ import datetime as dt
 import functools
 import gzip
 import json
-import os
 import re
-import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+from loopback import Server, serve
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 API_PREFIX = "/v4_6_release/apis/3.0/"
@@ -2398,11 +2397,6 @@ class Handler(BaseHTTPRequestHandler):
                                                        fmt % args))
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog="cw-emulator",
@@ -2467,27 +2461,10 @@ def main(argv=None):
     server.emulator = emulator
     server.verbose = opts.verbose
     emulator.server = server
-    port = server.server_address[1]
-
-    def stop(signum, frame):
-        # shutdown() waits for serve_forever(), which runs in this thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if opts.port_file:
-        tmp = "%s.%d.tmp" % (opts.port_file, os.getpid())
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.replace(tmp, opts.port_file)
     if opts.verbose:
         sys.stderr.write("cw-emulator: listening on http://127.0.0.1:%d%s\n"
-                         % (port, API_PREFIX.rstrip("/")))
-    try:
-        server.serve_forever(poll_interval=0.1)
-    finally:
-        server.server_close()
-    return 0
+                         % (server.server_address[1], API_PREFIX.rstrip("/")))
+    return serve(server, opts.port_file)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@
 #     and stderr in DIR, and wait at most TIMEOUT seconds until it listens.
 #     Sets SERVE_PID and SERVE_PORT; NAME prefixes the messages.
 # serve_stop PID      TERM, then KILL after 5 seconds.
+# serve_control BASE METHOD NAME [JSON]
+#                     Call BASE/NAME, a control endpoint, and print the reply.
 
 serve_start() {
 	local name=$1 script=$2 dir=$3 timeout=$4
@@ -33,6 +35,17 @@ serve_start() {
 	read -r SERVE_PORT <"$dir/port"
 }
 
+serve_control() {
+	local base=$1 method=$2 name=$3
+	shift 3
+	if (($#)); then
+		curl -sS -X "$method" -H 'Content-Type: application/json' \
+			--data-binary "$1" "$base/$name"
+	else
+		curl -sS -X "$method" "$base/$name"
+	fi
+}
+
 serve_stop() {
 	local pid=$1 i
 	if kill -TERM "$pid" 2>/dev/null; then
@@ -44,3 +57,7 @@ serve_stop() {
 	fi
 	wait "$pid" 2>/dev/null || true
 }
+
+# cw_control and wh_control call it, also from tests that export them to a
+# bash -c.
+export -f serve_control

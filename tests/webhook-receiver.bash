@@ -66,12 +66,5 @@ print("sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest())
 }
 
 wh_control() {
-	local method=$1 name=$2
-	shift 2
-	if (($#)); then
-		curl -sS -X "$method" -H 'Content-Type: application/json' \
-			--data-binary "$1" "$WH_URL/__control/$name"
-	else
-		curl -sS -X "$method" "$WH_URL/__control/$name"
-	fi
+	serve_control "$WH_URL/__control" "$@"
 }

@@ -41,12 +41,11 @@ import argparse
 import hashlib
 import hmac
 import json
-import os
-import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+from loopback import Server, serve
 from urllib.parse import urlsplit
 
 
@@ -205,11 +204,6 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write("webhook-receiver: %s\n" % (fmt % args))
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="webhook-receiver",
                                  description="Webhook endpoint for tests.")
@@ -240,22 +234,7 @@ def main(argv=None):
         return 2
     server.receiver = receiver
     server.verbose = opts.verbose
-
-    def stop(signum, frame):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if opts.port_file:
-        tmp = "%s.%d.tmp" % (opts.port_file, os.getpid())
-        with open(tmp, "w") as f:
-            f.write("%d\n" % server.server_address[1])
-        os.replace(tmp, opts.port_file)
-    try:
-        server.serve_forever(poll_interval=0.1)
-    finally:
-        server.server_close()
-    return 0
+    return serve(server, opts.port_file)
 
 
 if __name__ == "__main__":
