@@ -101,11 +101,12 @@ ack_record(const char *ticket, const char *member)
 static json_object *
 moved(json_object *standing, const char *to, bool commit)
 {
-	json_object *rec = json_tokener_parse(dq_json_string(
-	    dq_get(standing, "record")));
-	json_object *applied = dq_get(rec, "applied");
+	json_object *rec = NULL, *applied, *kept;
 	json_object *changes = json_object_new_array();
-	json_object *kept = dq_get(applied, "delivery");
+
+	json_object_deep_copy(dq_get(standing, "record"), &rec, NULL);
+	applied = dq_get(rec, "applied");
+	kept = dq_get(applied, "delivery");
 
 	if (!strcmp(to, "sent")) {
 		json_object *c = json_object_new_object();

@@ -177,10 +177,6 @@ read_event(const struct dq_journal_line *jl)
 	if (!jl->ticket)
 		return;
 	a = assignment_of(jl->ticket);
-	if (dq_get_bool(jl->record, "clear", false)) {
-		end_assignment(a);
-		return;
-	}
 	if (!strcmp(type, "ISSUE_NOACK"))
 		a->noack_told = true;
 	else if (!strcmp(type, "ISSUE_STALLED") && a->member)
@@ -199,6 +195,10 @@ read_line(const struct dq_journal_line *jl, void *arg)
 	(void)arg;
 	if (!jl->has_at)
 		return;
+	if (jl->ticket && dq_journal_ends(jl)) {	/* cleared or rejected */
+		end_assignment(assignment_of(jl->ticket));
+		return;
+	}
 	if (!strcmp(jl->phase, "event")) {
 		read_event(jl);
 		return;
@@ -213,8 +213,6 @@ read_line(const struct dq_journal_line *jl, void *arg)
 		return;
 	if (!strcmp(jl->phase, "approve") || !strcmp(jl->phase, "start"))
 		note_push(a, jl);
-	else if (!strcmp(jl->phase, "reject"))
-		end_assignment(a);
 	else if (!strcmp(jl->phase, "ack")) {
 		a->acked = true;
 		member = a->member;
