@@ -166,16 +166,6 @@ lookup(struct lh_table *t, const char *k)
 	return k && lh_table_lookup_ex(t, k, &v) ? v : NULL;
 }
 
-static const char *
-need_id(json_object *rec, const char *kind, const char *field)
-{
-	const char *id = dq_get_str(rec, field);
-
-	if (!id || !*id)
-		dq_die_data("%s: \"%s\" must be a non-empty string", kind, field);
-	return id;
-}
-
 static void
 need_string_array(json_object *a, const char *what)
 {
@@ -205,7 +195,7 @@ optional_time(json_object *rec, const char *field, const char *id, time_t *out)
 static void
 add_member(struct dq_context *ctx, json_object *rec)
 {
-	const char *id = need_id(rec, "member", "id");
+	const char *id = dq_need_str(rec, "member", "id");
 	struct dq_member *m = xcalloc(1, sizeof *m), *old;
 	struct dq_calendar *cal;
 	const char *status = dq_get_str(rec, "status");
@@ -265,7 +255,7 @@ add_member(struct dq_context *ctx, json_object *rec)
 static void
 add_team(struct dq_context *ctx, json_object *rec)
 {
-	const char *id = need_id(rec, "team", "id");
+	const char *id = dq_need_str(rec, "team", "id");
 	struct dq_team *t = xcalloc(1, sizeof *t);
 
 	t->id = xstrdup(id);
@@ -284,10 +274,10 @@ add_team(struct dq_context *ctx, json_object *rec)
 static void
 add_board(struct dq_context *ctx, json_object *rec)
 {
-	const char *name = need_id(rec, "board", "name");
+	const char *name = dq_need_str(rec, "board", "name");
 	json_object *statuses = dq_get(rec, "statuses");
 
-	need_id(rec, "board", "id");
+	dq_need_str(rec, "board", "id");
 	if (statuses && !json_object_is_type(statuses, json_type_array))
 		dq_die_data("board %s: \"statuses\" must be a list", name);
 	lh_table_delete(ctx->boards, name);
@@ -298,7 +288,7 @@ add_board(struct dq_context *ctx, json_object *rec)
 static void
 add_company(struct dq_context *ctx, json_object *rec)
 {
-	const char *id = need_id(rec, "company", "id");
+	const char *id = dq_need_str(rec, "company", "id");
 
 	if (dq_get(rec, "name") && !dq_get_str(rec, "name"))
 		dq_die_data("company %s: \"name\" must be a string", id);
@@ -309,9 +299,9 @@ add_company(struct dq_context *ctx, json_object *rec)
 static void
 add_history(struct dq_context *ctx, json_object *rec)
 {
-	const char *ticket = need_id(rec, "history", "ticket");
+	const char *ticket = dq_need_str(rec, "history", "ticket");
 
-	need_id(rec, "history", "owner");
+	dq_need_str(rec, "history", "owner");
 	if (dq_get(rec, "closed_at") && (!dq_get_str(rec, "closed_at") ||
 	    !dq_time_parse(dq_get_str(rec, "closed_at"), &(time_t){ 0 })))
 		dq_die_data("history %s: \"closed_at\" is not an RFC 3339 time",
@@ -349,14 +339,14 @@ entry_time(json_object *rec, const char *field, const char *id)
 static void
 add_entry(struct dq_context *ctx, json_object *rec)
 {
-	const char *id = need_id(rec, "entry", "id");
+	const char *id = dq_need_str(rec, "entry", "id");
 	json_object *ticket = dq_get(rec, "ticket");
 	struct entry *e, *old;
 
 	if (ticket && !json_object_is_type(ticket, json_type_string))
 		dq_die_data("entry %s: \"ticket\" must be a string", id);
 	e = xcalloc(1, sizeof *e);
-	e->member = xstrdup(need_id(rec, "entry", "member"));
+	e->member = xstrdup(dq_need_str(rec, "entry", "member"));
 	e->span.start = entry_time(rec, "start", id);
 	e->span.end = entry_time(rec, "end", id);
 	if (e->span.end < e->span.start)

@@ -1115,11 +1115,9 @@ static void
 ticket(struct dq_input *in)
 {
 	static long seq;
-	const char *id = dq_get_str(in->rec, "id");
+	const char *id = dq_need_str(in->rec, "ticket", "id");
 	struct job *jb;
 
-	if (!id || !*id)
-		dq_die_data("ticket: \"id\" must be a non-empty string");
 	default_run_id();
 	jb = xcalloc(1, sizeof *jb);
 	jb->rec = json_object_get(in->rec);

@@ -346,8 +346,7 @@ ticket(struct dq_input *in, void *arg)
 	bool cleared = dq_get_bool(watch, "clear", false);
 	const char *reason;
 
-	if (!dq_get_str(in->rec, "id") || !*dq_get_str(in->rec, "id"))
-		dq_die_data("ticket: \"id\" must be a non-empty string");
+	dq_need_str(in->rec, "ticket", "id");
 	if (pods)	/* the context has arrived: match the file's names */
 		dq_pods_resolve(pods, ctx, true);
 	if ((reason = skip_reason(in->rec, cleared))) {

@@ -516,8 +516,7 @@ ticket(struct dq_input *in, void *arg)
 	bool missed = false;
 	json_object *d;
 
-	if (!dq_get_str(in->rec, "id") || !*dq_get_str(in->rec, "id"))
-		dq_die_data("ticket: \"id\" must be a non-empty string");
+	dq_need_str(in->rec, "ticket", "id");
 	/* Whatever decided a ticket, dq-schedule will book it: so does the
 	 * calendar here, for the EARLIEST_SLOT decisions after it. */
 	if (dq_get(in->rec, "dispatch")) {	/* skipped, or decided before */

@@ -49,11 +49,9 @@ warn_moved(const char *ticket, const struct dq_booking *b)
 static void
 ticket(struct dq_input *in, void *arg)
 {
-	const char *id = dq_get_str(in->rec, "id");
+	const char *id = dq_need_str(in->rec, "ticket", "id");
 	struct dq_booking b;
 
-	if (!id || !*id)
-		dq_die_data("ticket: \"id\" must be a non-empty string");
 	if (pods)	/* the context has arrived: match the file's names */
 		dq_pods_resolve(pods, ctx, false);
 	if (!dq_book_ticket(ctx, pods, in->rec, dq_policy.backfill, &b)) {

@@ -402,14 +402,12 @@ queued(json_object *ticket)
 static void
 ticket(struct dq_input *in)
 {
-	const char *id = dq_get_str(in->rec, "id");
+	const char *id = dq_need_str(in->rec, "ticket", "id");
 	const char *owner = dq_get_str(in->rec, "owner");
 	const char *entered = dq_get_str(in->rec, "entered_at");
 	struct assignment *a;
 	time_t since;
 
-	if (!id || !*id)
-		dq_die_data("ticket: \"id\" must be a non-empty string");
 	a = lookup(assignments, id);
 	/* For agents the journal holds the assignment and the ticket no
 	 * owner; a different owner means a human took the ticket over. */

@@ -101,6 +101,9 @@ const char *dq_json_string(json_object *o);
 const char *dq_get_str(json_object *rec, const char *key);
 json_object *dq_get(json_object *rec, const char *key);
 bool dq_get_bool(json_object *rec, const char *key, bool dflt);
+/* rec's string field, which a record of kind must have non-empty: else
+ * the program stops with the record's line (exit 65). */
+const char *dq_need_str(json_object *rec, const char *kind, const char *field);
 
 /* timefmt.c: RFC 3339 times */
 

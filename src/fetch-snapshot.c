@@ -37,28 +37,18 @@ normalise_times(json_object *rec, const char *kind, const char *id)
 	}
 }
 
-static const char *
-need_string(json_object *rec, const char *kind, const char *field)
-{
-	const char *s = dq_get_str(rec, field);
-
-	if (!s || !*s)
-		dq_die_data("%s: \"%s\" must be a non-empty string", kind, field);
-	return s;
-}
-
 static void
 check_record(struct dq_context *ctx, const char *kind, json_object *rec)
 {
 	const char *id = dq_get_str(rec, "id");
 
 	if (!strcmp(kind, "ticket") || !strcmp(kind, "company")) {
-		id = need_string(rec, kind, "id");
+		id = dq_need_str(rec, kind, "id");
 	} else if (!strcmp(kind, "entry")) {
-		id = need_string(rec, kind, "id");
-		need_string(rec, kind, "member");
-		need_string(rec, kind, "start");
-		need_string(rec, kind, "end");
+		id = dq_need_str(rec, kind, "id");
+		dq_need_str(rec, kind, "member");
+		dq_need_str(rec, kind, "start");
+		dq_need_str(rec, kind, "end");
 	} else if (!strcmp(kind, "history") && !id) {
 		id = dq_get_str(rec, "ticket");
 	}

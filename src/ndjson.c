@@ -214,6 +214,16 @@ dq_get(json_object *rec, const char *key)
 }
 
 const char *
+dq_need_str(json_object *rec, const char *kind, const char *field)
+{
+	const char *s = dq_get_str(rec, field);
+
+	if (!s || !*s)
+		dq_die_data("%s: \"%s\" must be a non-empty string", kind, field);
+	return s;
+}
+
+const char *
 dq_get_str(json_object *rec, const char *key)
 {
 	json_object *v = dq_get(rec, key);
