@@ -181,7 +181,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
-from loopback import Server, serve
+from loopback import Server, read_body, serve
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 API_PREFIX = "/v4_6_release/apis/3.0/"
@@ -2347,33 +2347,6 @@ class Emulator:
                 self.store.replace(collection, new)
                 return 200, new
         return 400, {"error": "value or merge is required"}
-
-
-def read_body(h):
-    """Read the request body (Content-Length or chunked) so a kept-alive
-    connection stays in step even when the answer is an error."""
-    if "chunked" in (h.headers.get("Transfer-Encoding") or "").lower():
-        chunks = []
-        while True:
-            line = h.rfile.readline(65537)
-            try:
-                size = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                raise ValueError("malformed chunked body")
-            if size == 0:
-                while h.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(chunks)
-            chunks.append(h.rfile.read(size))
-            h.rfile.readline(65537)
-    length = h.headers.get("Content-Length")
-    if not length:
-        return b""
-    try:
-        n = int(length)
-    except ValueError:
-        raise ValueError("malformed Content-Length")
-    return h.rfile.read(n) if n > 0 else b""
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -1,6 +1,6 @@
 """loopback.py: what the test suite's loopback servers (cw-emulator.py,
-webhook-receiver.py) share: the threaded server, and serving until TERM
-with the port written where the tests wait for it."""
+webhook-receiver.py) share: the threaded server, reading a request's body,
+and serving until TERM with the port written where the tests wait for it."""
 
 import os
 import signal
@@ -11,6 +11,30 @@ from http.server import ThreadingHTTPServer
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
+
+
+def read_body(h):
+    """Read the request body (Content-Length or chunked) so a kept-alive
+    connection stays in step even when the answer is an error."""
+    if "chunked" in (h.headers.get("Transfer-Encoding") or "").lower():
+        chunks = []
+        while True:
+            line = h.rfile.readline(65537)
+            try:
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise ValueError("malformed chunked body")
+            if size == 0:
+                while h.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(h.rfile.read(size))
+            h.rfile.readline(65537)
+    try:
+        length = int(h.headers.get("Content-Length") or 0)
+    except ValueError:
+        raise ValueError("malformed Content-Length")
+    return h.rfile.read(length) if length > 0 else b""
 
 
 def serve(server, port_file):

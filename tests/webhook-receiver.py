@@ -45,7 +45,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
-from loopback import Server, serve
+from loopback import Server, read_body, serve
 from urllib.parse import urlsplit
 
 
@@ -140,28 +140,6 @@ class Receiver:
             return 200, {"ok": True}
         return 404, {"error": "unknown control endpoint %s %s"
                      % (h.command, name)}
-
-
-def read_body(h):
-    """The request body, by Content-Length or chunked."""
-    if "chunked" in (h.headers.get("Transfer-Encoding") or "").lower():
-        chunks = []
-        while True:
-            try:
-                size = int(h.rfile.readline(65537).split(b";")[0], 16)
-            except ValueError:
-                raise ValueError("malformed chunked body")
-            if size == 0:
-                while h.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(chunks)
-            chunks.append(h.rfile.read(size))
-            h.rfile.readline(65537)
-    try:
-        length = int(h.headers.get("Content-Length") or 0)
-    except ValueError:
-        raise ValueError("malformed Content-Length")
-    return h.rfile.read(length) if length > 0 else b""
 
 
 class Handler(BaseHTTPRequestHandler):
