@@ -8,7 +8,7 @@
 #
 # cw_start [EMULATOR OPTIONS...]
 #     Start the emulator on a free loopback port and wait (at most
-#     $CW_START_TIMEOUT seconds, default 5) until it listens.  The data is
+#     $CW_START_TIMEOUT seconds, default 60) until it listens.  The data is
 #     tests/fixtures/cw-data.json, or $CW_DATA, or a --data among the options.
 #     Exports CW_PORT, CW_URL (the API base), CW_CONTROL (the control base),
 #     CW_LOG (the NDJSON request log), CW_PID, CW_DIR (its scratch
@@ -61,7 +61,7 @@ print("\n".join(c[k] for k in ("company", "publicKey", "privateKey", "clientId")
 	} <<<"$creds"
 
 	serve_start cw_start "$_CW_HELPER_DIR/cw-emulator.py" "$CW_DIR" \
-		"${CW_START_TIMEOUT:-5}" --data "$data" --log "$CW_LOG" "$@" || return 1
+		"${CW_START_TIMEOUT:-60}" --data "$data" --log "$CW_LOG" "$@" || return 1
 	CW_PID=$SERVE_PID CW_PORT=$SERVE_PORT
 
 	CW_URL=http://127.0.0.1:$CW_PORT/v4_6_release/apis/3.0

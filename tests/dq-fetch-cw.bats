@@ -343,7 +343,7 @@ requests_to() {
 }
 
 @test "a progress line on a terminal only, cleared at the end" {
-	command -v script >/dev/null || skip "script(1) is not installed"
+	need_pty
 	run script -qec "dq-fetch --connectwise --now $NOW >/dev/null" /dev/null
 	assert_success
 	assert_output --partial "dq-fetch: 17/17 requests"

@@ -90,3 +90,21 @@ setup() {
 	run cmp "$BATS_TEST_TMPDIR/examples/agents-journal.ndjson" "$EXAMPLES/agents-journal.ndjson"
 	assert_success
 }
+
+@test "the README's dry run by hand works verbatim, in order, after ./setup" {
+	# The source tree as ./setup leaves it: examples/ and build/src.
+	local top="$BATS_TEST_TMPDIR/top" script="$BATS_TEST_TMPDIR/readme.sh"
+	mkdir -p "$top/build"
+	ln -s "$(cd "$EXAMPLES" && pwd)" "$top/examples"
+	ln -s "$(dirname "$(command -v dq-eligible)")" "$top/build/src"
+	# Its indented blocks, from its heading to the next one.
+	sed -n '/^## A dry run by hand/,/^## /{/^    /s/^    //p;}' \
+	    "$DQ_SRCDIR/README.md" >"$script"
+	grep -q '^dq-eligible examples/msp-snapshot.ndjson' "$script"
+	# Only the system's programs on PATH, as in a new login shell.
+	run --separate-stderr env -i HOME="$HOME" PATH=/usr/bin:/bin \
+	    bash -c "cd '$top' && set -e -o pipefail && . '$script'"
+	assert_success
+	assert_line --regexp '^\["48113","adoe","rule:vip-acme:assign","2026-11-23T[0-9:]{8}Z"\]$'
+	assert_line --partial '"op": '
+}

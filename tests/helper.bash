@@ -23,3 +23,11 @@ field() {
 	jq -c --arg id "$1" "select(.kind == \"ticket\" and .id == \$id) | $2"
 }
 export -f tickets field
+
+# Skips the test where no pseudo-terminal can be had (script(1) missing, or
+# a chroot or container without /dev/pts).
+need_pty() {
+	command -v script >/dev/null || skip "script(1) is not installed"
+	script -qec true /dev/null </dev/null >/dev/null 2>&1 ||
+		skip "no pseudo-terminal here: script(1) cannot open one"
+}

@@ -181,6 +181,7 @@ journal_line() {
 	printf '%s\n' '{"kind":"run","id":"r","now":"2026-11-23T15:00:00Z"}' \
 		'{"kind":"ticket","id":"48113","summary":"Entire office offline - no internet at all","board":"Desk","psa":{"id":48113},"dispatch":{"outcome":"assigned","chosen":"adoe","team":"25","reason":"rule:vip-acme:assign"},"slot":{"member":"adoe","start":"2026-11-23T15:40:00Z","end":"2026-11-23T16:10:00Z"}}' \
 		'{"kind":"ticket","id":"48101","summary":"Phish \u001b[31mred\nline","board":"Desk","psa":{"id":48101},"dispatch":{"outcome":"team","team":"40","reason":"rule:nights:team"}}' >"$BATS_TEST_TMPDIR/in"
+	need_pty
 	run script -qec "dq-apply '$BATS_TEST_TMPDIR/in'" /dev/null
 	assert_success
 	assert_line -n 0 --regexp '^TICKET +SUMMARY +DECISION +OWNER/TEAM +SLOT +REASON +APPLIED'

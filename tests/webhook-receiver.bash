@@ -4,7 +4,7 @@
 #
 # wh_start [RECEIVER OPTIONS...]
 #     Start the receiver on a free loopback port and wait (at most
-#     $WH_START_TIMEOUT seconds, default 5) until it listens.  Unless the
+#     $WH_START_TIMEOUT seconds, default 60) until it listens.  Unless the
 #     options name a --secret-file, one is written with a fixed test secret.
 #     Exports WH_PORT, WH_URL (http://127.0.0.1:PORT), WH_LOG (NDJSON, one
 #     line per POST), WH_PID, WH_DIR, WH_SECRET_FILE and DQ_WEBHOOK_SECRET.
@@ -37,7 +37,7 @@ wh_start() {
 	fi
 
 	serve_start wh_start "$_WH_HELPER_DIR/webhook-receiver.py" "$WH_DIR" \
-		"${WH_START_TIMEOUT:-5}" --log "$WH_LOG" "${extra[@]}" "$@" || return 1
+		"${WH_START_TIMEOUT:-60}" --log "$WH_LOG" "${extra[@]}" "$@" || return 1
 	WH_PID=$SERVE_PID WH_PORT=$SERVE_PORT
 	WH_URL=http://127.0.0.1:$WH_PORT
 	# dq reads the secret from the environment or a file; strip newlines
