@@ -215,13 +215,11 @@ struct dq_booking {
 bool dq_book_ticket(struct dq_context *ctx, const struct dq_pods *pods,
 	json_object *ticket, bool backfill, struct dq_booking *out);
 
-/* sha256.c */
+/* digest.c: SHA-256 (FIPS 180-4) and HMAC-SHA256 from libcrypto */
 
+struct evp_md_ctx_st;
 struct dq_sha256 {
-	uint32_t h[8];
-	uint64_t len;
-	unsigned char buf[64];
-	size_t nbuf;
+	struct evp_md_ctx_st *md;	/* from init until final */
 };
 void dq_sha256_init(struct dq_sha256 *c);
 void dq_sha256_update(struct dq_sha256 *c, const void *data, size_t len);
