@@ -912,7 +912,7 @@ list_page_done(struct cw_req *r, const struct dq_cw_reply *reply)
 		struct dq_cw_reply bad = *reply;
 		char *msg = dq_asprintf("GET /%s: reply is not a list", l->path);
 
-		bad.exit = DQ_EXIT_UNAVAILABLE;
+		bad.exit = DQ_EXIT_DATA;	/* a reply of the wrong shape */
 		bad.error = msg;
 		l->failed = true;
 		l->fn(&bad, l->arg);

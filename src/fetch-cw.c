@@ -14,6 +14,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 
 /* Ids in one "in (...)" list: keeps each URL well under 2000 bytes. */
 #define IDS_PER_QUERY 100
+
+#define OTHER "system/myCompany/other"
 
 #define TICKET_FIELDS "id,summary,board/id,board/name,status/id,status/name," \
 	"company/id,company/identifier,company/name,priority/id,priority/name," \
@@ -41,6 +44,7 @@ struct board {
 	long id;
 	const char *name;
 	json_object *statuses, *teams;
+	char statuses_path[64], teams_path[64];
 };
 
 static struct {
@@ -72,37 +76,174 @@ append(const struct dq_cw_reply *r, void *arg)
 		    json_object_array_get_idx(r->body, i)));
 }
 
-/* Small accessors for ConnectWise's reference objects. */
+/* Checked accessors. Every field read from a reply is checked for its
+ * type: absent and null are alike (servers leave nulls out), any other
+ * wrong shape stops the run (exit 65) naming the endpoint and the field,
+ * before a record is written. A row says where it came from. */
 
-static json_object *
-ref(json_object *row, const char *field)
+struct row {
+	json_object *o;
+	char path[80];		/* "service/boards/1/teams" */
+	size_t index;		/* its place in the list, from 0 */
+};
+
+static const char *
+shape_of(json_object *v)
 {
-	json_object *v = dq_get(row, field);
+	switch (json_object_get_type(v)) {
+	case json_type_boolean:	return "true or false";
+	case json_type_double:	return "a fraction";
+	case json_type_int:	return "a number";
+	case json_type_object:	return "an object";
+	case json_type_array:	return "a list";
+	case json_type_string:	return "a string";
+	default:		return "null";
+	}
+}
 
-	return json_object_is_type(v, json_type_object) ? v : NULL;
+/* Stops the run: field (or field/sub) of r "is a list, expected ...",
+ * or, for a string of the wrong form (v NULL), "is not ...". */
+static _Noreturn void
+bad(const struct row *r, const char *field, const char *sub,
+    const char *is, const char *want)
+{
+	json_object *id = dq_get(r->o, "id");
+	char at[64];
+
+	if (json_object_is_type(id, json_type_int))
+		snprintf(at, sizeof at, "id %" PRId64, json_object_get_int64(id));
+	else
+		snprintf(at, sizeof at, "row %zu", r->index + 1);
+	dq_die(DQ_EXIT_DATA, "GET /%s: %s: \"%s%s%s\" is %s%s%s", r->path, at,
+	    field, sub ? "/" : "", sub ? sub : "", is ? is : "not ",
+	    is ? ", expected " : "", want);
+}
+
+static _Noreturn void
+bad_shape(const struct row *r, const char *field, const char *sub,
+    json_object *v, const char *want)
+{
+	bad(r, field, sub, v ? shape_of(v) : "missing", want);
+}
+
+static _Noreturn void
+bad_form(const struct row *r, const char *field, const char *sub,
+    const char *want)
+{
+	bad(r, field, sub, NULL, want);
+}
+
+/* Row i of the list rows that path answered. */
+static struct row
+row_at(const char *path, json_object *rows, size_t i)
+{
+	struct row r = { json_object_array_get_idx(rows, i), "", i };
+
+	snprintf(r.path, sizeof r.path, "%s", path);
+	if (!json_object_is_type(r.o, json_type_object))
+		dq_die(DQ_EXIT_DATA, "GET /%s: row %zu is %s, expected an object",
+		    path, i + 1, shape_of(r.o));
+	return r;
+}
+
+/* The length of a list that may be absent. */
+static size_t
+count(json_object *list)
+{
+	return list ? json_object_array_length(list) : 0;
+}
+
+/* field of the row (or, with sub, field's own member sub): NULL when
+ * absent or null, else of type t. */
+static json_object *
+typed(const struct row *r, const char *field, const char *sub, json_type t,
+    const char *want)
+{
+	json_object *v = dq_get(r->o, field);
+
+	if (v && sub) {
+		if (!json_object_is_type(v, json_type_object))
+			bad_shape(r, field, NULL, v, "an object");
+		v = dq_get(v, sub);
+	}
+	if (v && !json_object_is_type(v, t))
+		bad_shape(r, field, sub, v, want);
+	return v;
 }
 
 static const char *
-ref_str(json_object *row, const char *field, const char *sub)
+str(const struct row *r, const char *field)
 {
-	return dq_get_str(ref(row, field), sub);
+	json_object *v = typed(r, field, NULL, json_type_string, "a string");
+
+	return v ? json_object_get_string(v) : NULL;
+}
+
+static const char *
+ref_str(const struct row *r, const char *field, const char *sub)
+{
+	json_object *v = typed(r, field, sub, json_type_string, "a string");
+
+	return v ? json_object_get_string(v) : NULL;
 }
 
 static bool
-num(json_object *o, const char *field, long *out)
+flag(const struct row *r, const char *field, bool dflt)
 {
-	json_object *v = dq_get(o, field);
+	json_object *v = typed(r, field, NULL, json_type_boolean, "true or false");
 
-	if (!json_object_is_type(v, json_type_int))
-		return false;
-	*out = (long)json_object_get_int64(v);
-	return true;
+	return v ? json_object_get_boolean(v) : dflt;
 }
 
 static bool
-ref_num(json_object *row, const char *field, long *out)
+num(const struct row *r, const char *field, long *out)
 {
-	return num(ref(row, field), "id", out);
+	json_object *v = typed(r, field, NULL, json_type_int, "a whole number");
+
+	if (v)
+		*out = (long)json_object_get_int64(v);
+	return v != NULL;
+}
+
+static bool
+ref_num(const struct row *r, const char *field, long *out)
+{
+	json_object *v = typed(r, field, "id", json_type_int, "a whole number");
+
+	if (v)
+		*out = (long)json_object_get_int64(v);
+	return v != NULL;
+}
+
+/* A time field: absent or null is NULL, anything but an RFC 3339 time
+ * a wrong shape. */
+static const char *
+time_of(const struct row *r, const char *field, const char *sub,
+    char buf[DQ_TIMEBUF])
+{
+	json_object *v = typed(r, field, sub, json_type_string, "an RFC 3339 time");
+	const char *t;
+
+	if (!v)
+		return NULL;
+	if (!(t = fetch_time(json_object_get_string(v), buf)))
+		bad_form(r, field, sub, "an RFC 3339 time");
+	return t;
+}
+
+/* A team's members: ConnectWise member ids; absent or null is none. */
+static json_object *
+team_members(const struct row *r)
+{
+	json_object *m = typed(r, "members", NULL, json_type_array,
+	    "a list of member ids");
+
+	for (size_t i = 0; i < count(m); i++)
+		if (!json_object_is_type(json_object_array_get_idx(m, i),
+		    json_type_int))
+			bad_shape(r, "members", NULL, json_object_array_get_idx(m,
+			    i), "a list of member ids");
+	return m;
 }
 
 static char *
@@ -173,11 +314,11 @@ team_member_ids(long **out)
 	size_t n = 0, k = 0;
 
 	for (size_t b = 0; b < S.nb; b++) {
-		for (size_t t = 0; t < json_object_array_length(S.bv[b].teams); t++) {
-			json_object *m = dq_get(json_object_array_get_idx(
-			    S.bv[b].teams, t), "members");
+		for (size_t t = 0; t < count(S.bv[b].teams); t++) {
+			struct row row = row_at(S.bv[b].teams_path, S.bv[b].teams, t);
+			json_object *m = team_members(&row);
 
-			for (size_t i = 0; i < json_object_array_length(m); i++) {
+			for (size_t i = 0; i < count(m); i++) {
 				ids = xrealloc(ids, (n + 1) * sizeof *ids);
 				ids[n++] = (long)json_object_get_int64(
 				    json_object_array_get_idx(m, i));
@@ -246,23 +387,25 @@ warn_missing_boards(void)
 static void
 got_boards(const struct dq_cw_reply *r, void *arg)
 {
-	char path[96];
-
 	append(r, S.boards);
 	S.nb = json_object_array_length(S.boards);
 	S.bv = xcalloc(S.nb, sizeof *S.bv);
 	S.teams_left = S.nb;
 	for (size_t i = 0; i < S.nb; i++) {
 		struct board *b = &S.bv[i];
-		json_object *row = json_object_array_get_idx(S.boards, i);
+		struct row row = row_at("service/boards", S.boards, i);
 
-		if (!num(row, "id", &b->id) || !(b->name = dq_get_str(row, "name")))
-			dq_die(DQ_EXIT_UNAVAILABLE, "GET /service/boards: a board "
-			    "without id or name");
-		snprintf(path, sizeof path, "service/boards/%ld/statuses", b->id);
-		dq_cw_list(S.cw, path, NULL, "id,name,closedStatus", got_statuses, b);
-		snprintf(path, sizeof path, "service/boards/%ld/teams", b->id);
-		dq_cw_list(S.cw, path, NULL, "id,name,members,defaultFlag",
+		if (!num(&row, "id", &b->id))
+			bad_shape(&row, "id", NULL, NULL, "a whole number");
+		if (!(b->name = str(&row, "name")))
+			bad_shape(&row, "name", NULL, NULL, "a string");
+		snprintf(b->statuses_path, sizeof b->statuses_path,
+		    "service/boards/%ld/statuses", b->id);
+		dq_cw_list(S.cw, b->statuses_path, NULL, "id,name,closedStatus",
+		    got_statuses, b);
+		snprintf(b->teams_path, sizeof b->teams_path,
+		    "service/boards/%ld/teams", b->id);
+		dq_cw_list(S.cw, b->teams_path, NULL, "id,name,members,defaultFlag",
 		    got_teams, b);
 	}
 	warn_missing_boards();
@@ -284,12 +427,12 @@ static void
 got_calendars(const struct dq_cw_reply *r, void *arg)
 {
 	append(r, S.calendars);
-	for (size_t i = 0; i < json_object_array_length(S.calendars); i++) {
+	for (size_t i = 0; i < count(S.calendars); i++) {
+		struct row row = row_at("schedule/calendars", S.calendars, i);
 		long list;
 		char path[96], *key;
 
-		if (!ref_num(json_object_array_get_idx(S.calendars, i),
-		    "holidayList", &list))
+		if (!ref_num(&row, "holidayList", &list))
 			continue;
 		key = id_string(list);
 		if (json_object_object_get_ex(S.holidays, key, NULL)) {
@@ -308,11 +451,22 @@ got_calendars(const struct dq_cw_reply *r, void *arg)
 static void
 got_other(const struct dq_cw_reply *r, void *arg)
 {
+	struct row row;
+
 	need(r);
 	/* A list of one on the sites seen; an object would do as well. */
-	S.other = json_object_is_type(r->body, json_type_array) ?
-	    json_object_get(json_object_array_get_idx(r->body, 0)) :
-	    json_object_get(r->body);
+	if (json_object_is_type(r->body, json_type_array)) {
+		if (!count(r->body))
+			return;
+		row = row_at(OTHER, r->body, 0);
+	} else {
+		json_object *one = json_object_new_array();
+
+		json_object_array_add(one, json_object_get(r->body));
+		row = row_at(OTHER, one, 0);
+		json_object_put(one);
+	}
+	S.other = json_object_get(row.o);
 }
 
 static bool
@@ -399,7 +553,7 @@ queue_start(void)
 	free(now);
 	dq_cw_list(S.cw, "schedule/calendars", NULL, CALENDAR_FIELDS,
 	    got_calendars, NULL);
-	dq_cw_get(S.cw, "system/myCompany/other", got_other, NULL);
+	dq_cw_get(S.cw, OTHER, got_other, NULL);
 }
 
 /* Records */
@@ -415,7 +569,8 @@ new_record(const char *kind, const char *id)
 }
 
 static void
-add_num(json_object *o, const char *key, json_object *row, const char *field)
+add_num(json_object *o, const char *key, const struct row *row,
+    const char *field)
 {
 	long n;
 
@@ -433,19 +588,21 @@ emit_board(struct board *b)
 
 	free(id);
 	fetch_set_str(rec, "name", b->name);
-	for (size_t i = 0; i < json_object_array_length(b->statuses); i++) {
-		json_object *row = json_object_array_get_idx(b->statuses, i);
-		json_object *s = json_object_new_object();
-		const char *name = dq_get_str(row, "name");
+	for (size_t i = 0; i < count(b->statuses); i++) {
+		struct row row = row_at(b->statuses_path, b->statuses, i);
+		const char *name = str(&row, "name");
+		bool closed = flag(&row, "closedStatus", false);
+		json_object *s;
 		long sid;
 
 		if (!name)
 			continue;
+		s = json_object_new_object();
 		fetch_set_str(s, "name", name);
-		json_object_object_add(s, "closed", json_object_new_boolean(
-		    dq_get_bool(row, "closedStatus", false)));
+		json_object_object_add(s, "closed",
+		    json_object_new_boolean(closed));
 		json_object_array_add(st, s);
-		if (num(row, "id", &sid))
+		if (num(&row, "id", &sid))
 			json_object_object_add(ids, name, json_object_new_int64(sid));
 	}
 	json_object_object_add(rec, "statuses", st);
@@ -459,23 +616,23 @@ emit_board(struct board *b)
 static const char *
 identifier_of(long n)
 {
-	for (size_t i = 0; i < json_object_array_length(S.members); i++) {
-		json_object *m = json_object_array_get_idx(S.members, i);
+	for (size_t i = 0; i < count(S.members); i++) {
+		struct row m = row_at("system/members", S.members, i);
 		long id;
 
-		if (num(m, "id", &id) && id == n)
-			return dq_get_str(m, "identifier");
+		if (num(&m, "id", &id) && id == n)
+			return str(&m, "identifier");
 	}
 	return NULL;
 }
 
 static void
-emit_team(struct board *b, json_object *row)
+emit_team(struct board *b, const struct row *row)
 {
-	json_object *in = dq_get(row, "members");
-	json_object *members = json_object_new_array();
-	json_object *boards = json_object_new_array();
-	json_object *psa = json_object_new_object(), *rec;
+	json_object *in = team_members(row);
+	const char *name = str(row, "name");
+	bool dflt = flag(row, "defaultFlag", false);
+	json_object *members, *boards, *psa, *rec;
 	char *id;
 	long n;
 
@@ -483,10 +640,12 @@ emit_team(struct board *b, json_object *row)
 		return;
 	rec = new_record("team", (id = id_string(n)));
 	free(id);
-	fetch_set_str(rec, "name", dq_get_str(row, "name"));
+	fetch_set_str(rec, "name", name);
+	boards = json_object_new_array();
 	json_object_array_add(boards, json_object_new_string(b->name));
 	json_object_object_add(rec, "boards", boards);
-	for (size_t i = 0; i < json_object_array_length(in); i++) {
+	members = json_object_new_array();
+	for (size_t i = 0; i < count(in); i++) {
 		long m = (long)json_object_get_int64(json_object_array_get_idx(in, i));
 		const char *who = identifier_of(m);
 
@@ -496,8 +655,8 @@ emit_team(struct board *b, json_object *row)
 			dq_warnx("team %ld: member %ld not found", n, m);
 	}
 	json_object_object_add(rec, "members", members);
-	json_object_object_add(rec, "default", json_object_new_boolean(
-	    dq_get_bool(row, "defaultFlag", false)));
+	json_object_object_add(rec, "default", json_object_new_boolean(dflt));
+	psa = json_object_new_object();
 	json_object_object_add(psa, "id", json_object_new_int64(n));
 	json_object_object_add(psa, "board", json_object_new_int64(b->id));
 	json_object_object_add(rec, "psa", psa);
@@ -513,14 +672,14 @@ teams_of(long n)
 	size_t k = 0;
 
 	for (size_t b = 0; b < S.nb; b++) {
-		for (size_t t = 0; t < json_object_array_length(S.bv[b].teams); t++) {
-			json_object *row = json_object_array_get_idx(S.bv[b].teams, t);
-			json_object *m = dq_get(row, "members");
+		for (size_t t = 0; t < count(S.bv[b].teams); t++) {
+			struct row row = row_at(S.bv[b].teams_path, S.bv[b].teams, t);
+			json_object *m = team_members(&row);
 			long id;
 
-			for (size_t i = 0; i < json_object_array_length(m); i++)
+			for (size_t i = 0; i < count(m); i++)
 				if (json_object_get_int64(json_object_array_get_idx(m,
-				    i)) == n && num(row, "id", &id)) {
+				    i)) == n && num(&row, "id", &id)) {
 					ids = xrealloc(ids, (k + 1) * sizeof *ids);
 					ids[k++] = id;
 				}
@@ -538,25 +697,28 @@ teams_of(long n)
 	return teams;
 }
 
-/* "08:00:00", "08:00" or "...T08:00:00Z" -> "08:00" */
+/* A time of day: "08:00:00", "08:00" or "...T08:00:00Z" -> "08:00";
+ * false when absent or null. */
 static bool
-clock_hhmm(const char *s, char out[6])
+clock_of(const struct row *r, const char *field, char out[6])
 {
-	const char *t = s ? strchr(s, 'T') : NULL;
+	const char *s = str(r, field), *t;
 
-	if (t)
+	if (!s)
+		return false;
+	if ((t = strchr(s, 'T')))
 		s = t + 1;
-	if (!s || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
 	    s[2] != ':' || !isdigit((unsigned char)s[3]) ||
 	    !isdigit((unsigned char)s[4]))
-		return false;
+		bad_form(r, field, NULL, "a time of day");
 	memcpy(out, s, 5);
 	out[5] = '\0';
 	return true;
 }
 
 static json_object *
-calendar_hours(json_object *cal)
+calendar_hours(const struct row *cal)
 {
 	static const char *const days[7][2] = {
 		{ "monday", "mon" }, { "tuesday", "tue" },
@@ -570,10 +732,10 @@ calendar_hours(json_object *cal)
 		json_object *pair;
 
 		snprintf(key, sizeof key, "%sStartTime", days[d][0]);
-		if (!clock_hhmm(dq_get_str(cal, key), start))
+		if (!clock_of(cal, key, start))
 			continue;	/* null: a day off */
 		snprintf(key, sizeof key, "%sEndTime", days[d][0]);
-		if (!clock_hhmm(dq_get_str(cal, key), end))
+		if (!clock_of(cal, key, end))
 			continue;
 		/* A calendar day ends by midnight: 00:00 is its end, where
 		 * dq would read a night shift into the next day. */
@@ -587,12 +749,22 @@ calendar_hours(json_object *cal)
 	return hours;
 }
 
+/* "2026-12-25", maybe with a time after it. */
+static bool
+is_date(const char *s)
+{
+	for (int i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? s[i] != '-' : !isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
 /* Holidays from a day ago to a year ahead: all a dispatch can meet. */
 static json_object *
-calendar_holidays(json_object *cal)
+calendar_holidays(const struct row *cal)
 {
 	json_object *out = json_object_new_array(), *rows = NULL;
-	char *key, from[DQ_TIMEBUF], to[DQ_TIMEBUF];
+	char *key, from[DQ_TIMEBUF], to[DQ_TIMEBUF], path[96];
 	long list;
 
 	if (!ref_num(cal, "holidayList", &list))
@@ -600,21 +772,25 @@ calendar_holidays(json_object *cal)
 	key = id_string(list);
 	json_object_object_get_ex(S.holidays, key, &rows);
 	free(key);
+	snprintf(path, sizeof path, "schedule/holidayLists/%ld/holidays", list);
 	dq_time_format(S.now - 86400, from);
 	dq_time_format(S.now + 366 * 86400L, to);
-	for (size_t i = 0; i < json_object_array_length(rows); i++) {
-		json_object *row = json_object_array_get_idx(rows, i), *h;
-		const char *date = dq_get_str(row, "date");
+	for (size_t i = 0; i < count(rows); i++) {
+		struct row row = row_at(path, rows, i);
+		const char *date = str(&row, "date");
+		bool all_day = flag(&row, "allDayFlag", true);
 		char day[11], start[6], end[6];
+		json_object *h;
 
-		if (!date || strlen(date) < 10)
+		if (!date)
 			continue;
+		if (!is_date(date))
+			bad_form(&row, "date", NULL, "a date");
 		snprintf(day, sizeof day, "%.10s", date);
 		if (strncmp(day, from, 10) < 0 || strncmp(day, to, 10) > 0)
 			continue;
-		if (dq_get_bool(row, "allDayFlag", true) ||
-		    !clock_hhmm(dq_get_str(row, "timeStart"), start) ||
-		    !clock_hhmm(dq_get_str(row, "timeEnd"), end)) {
+		if (all_day || !clock_of(&row, "timeStart", start) ||
+		    !clock_of(&row, "timeEnd", end)) {
 			json_object_array_add(out, json_object_new_string(day));
 			continue;
 		}
@@ -628,34 +804,37 @@ calendar_holidays(json_object *cal)
 }
 
 /* The member's calendar, else the company's default, else none. */
-static json_object *
-calendar_of(json_object *member)
+static bool
+calendar_of(const struct row *member, struct row *cal)
 {
+	struct row other = { S.other, OTHER, 0 };
 	long want;
 
 	if (!ref_num(member, "calendar", &want) &&
-	    !ref_num(S.other, "defaultCalendar", &want))
-		return NULL;
-	for (size_t i = 0; i < json_object_array_length(S.calendars); i++) {
-		json_object *cal = json_object_array_get_idx(S.calendars, i);
+	    !ref_num(&other, "defaultCalendar", &want))
+		return false;
+	for (size_t i = 0; i < count(S.calendars); i++) {
 		long id;
 
+		*cal = row_at("schedule/calendars", S.calendars, i);
 		if (num(cal, "id", &id) && id == want)
-			return cal;
+			return true;
 	}
-	return NULL;
+	return false;
 }
 
 static bool
 is_out(const char *who)
 {
-	for (size_t i = 0; i < json_object_array_length(S.inout); i++) {
-		json_object *row = json_object_array_get_idx(S.inout, i);
-		const char *id = ref_str(row, "member", "identifier");
-		time_t back;
+	for (size_t i = 0; i < count(S.inout); i++) {
+		struct row row = row_at("system/inOutBoards", S.inout, i);
+		const char *id = ref_str(&row, "member", "identifier");
+		char buf[DQ_TIMEBUF];
+		const char *back = time_of(&row, "dateBack", NULL, buf);
+		time_t t;
 
-		if (id && !strcmp(id, who) && dq_time_parse(dq_get_str(row,
-		    "dateBack"), &back) && back > S.now)
+		if (id && !strcmp(id, who) && back && dq_time_parse(back, &t) &&
+		    t > S.now)
 			return true;
 	}
 	return false;
@@ -667,10 +846,11 @@ count_open(void)
 {
 	json_object *by_owner = json_object_new_object();
 
-	for (size_t i = 0; i < json_object_array_length(S.open); i++) {
-		json_object *row = json_object_array_get_idx(S.open, i), *m, *c;
-		const char *who = ref_str(row, "owner", "identifier");
-		const char *status = ref_str(row, "status", "name");
+	for (size_t i = 0; i < count(S.open); i++) {
+		struct row row = row_at("service/tickets", S.open, i);
+		const char *who = ref_str(&row, "owner", "identifier");
+		const char *status = ref_str(&row, "status", "name");
+		json_object *m, *c;
 
 		if (!who || !status)
 			continue;
@@ -686,14 +866,18 @@ count_open(void)
 }
 
 static void
-emit_member(json_object *row, json_object *open)
+emit_member(const struct row *row, json_object *open)
 {
-	const char *who = dq_get_str(row, "identifier");
-	const char *first = dq_get_str(row, "firstName");
-	const char *last = dq_get_str(row, "lastName");
+	const char *who = str(row, "identifier");
+	const char *first = str(row, "firstName");
+	const char *last = str(row, "lastName");
 	const char *zone = fetch_zone(ref_str(row, "timeZone", "name"));
-	json_object *cal = calendar_of(row), *mine, *psa, *rec;
+	bool archived = flag(row, "inactiveFlag", false);
 	char *name, buf[DQ_TIMEBUF];
+	const char *hired = time_of(row, "hireDate", NULL, buf);
+	struct row cal;
+	bool has_cal = calendar_of(row, &cal);
+	json_object *mine, *psa, *rec;
 	long n;
 
 	if (!who || !num(row, "id", &n))
@@ -705,17 +889,16 @@ emit_member(json_object *row, json_object *open)
 	free(name);
 	json_object_object_add(rec, "teams", teams_of(n));
 	fetch_set_str(rec, "status", is_out(who) ? "OFFLINE" : "ONLINE");
-	json_object_object_add(rec, "archived", json_object_new_boolean(
-	    dq_get_bool(row, "inactiveFlag", false)));
+	json_object_object_add(rec, "archived", json_object_new_boolean(archived));
 	json_object_object_add(rec, "open", json_object_object_get_ex(open, who,
 	    &mine) ? json_object_get(mine) : json_object_new_object());
-	if (fetch_time(dq_get_str(row, "hireDate"), buf))
-		fetch_set_str(rec, "created_at", buf);
+	if (hired)
+		fetch_set_str(rec, "created_at", hired);
 	if (zone)
 		fetch_set_str(rec, "tz", zone);
-	if (cal) {
-		json_object_object_add(rec, "hours", calendar_hours(cal));
-		json_object_object_add(rec, "holidays", calendar_holidays(cal));
+	if (has_cal) {
+		json_object_object_add(rec, "hours", calendar_hours(&cal));
+		json_object_object_add(rec, "holidays", calendar_holidays(&cal));
 	}
 	psa = json_object_new_object();
 	json_object_object_add(psa, "id", json_object_new_int64(n));
@@ -744,35 +927,42 @@ labels_of(const char *const v[3])
 }
 
 static void
-emit_ticket(json_object *row)
+emit_ticket(const struct row *row)
 {
 	const char *cls[3] = { ref_str(row, "type", "name"),
 	    ref_str(row, "subType", "name"), ref_str(row, "item", "name") };
-	json_object *info = ref(row, "_info"), *psa, *rec;
-	char buf[DQ_TIMEBUF], *id;
+	const char *summary = str(row, "summary");
+	const char *board = ref_str(row, "board", "name");
+	const char *status = ref_str(row, "status", "name");
+	const char *company = ref_str(row, "company", "name");
+	const char *priority = ref_str(row, "priority", "name");
+	const char *owner = ref_str(row, "owner", "identifier");
+	char entered_buf[DQ_TIMEBUF], updated_buf[DQ_TIMEBUF], *id;
+	const char *entered = time_of(row, "_info", "dateEntered", entered_buf);
+	const char *updated = time_of(row, "_info", "lastUpdated", updated_buf);
+	json_object *psa, *rec;
 	long n, team;
+	bool has_team = ref_num(row, "team", &team);
 
 	if (!num(row, "id", &n))
 		return;
 	rec = new_record("ticket", (id = id_string(n)));
 	free(id);
-	fetch_set_str(rec, "summary", dq_get_str(row, "summary"));
-	fetch_set_str(rec, "board", ref_str(row, "board", "name"));
-	fetch_set_str(rec, "status", ref_str(row, "status", "name"));
-	fetch_set_str(rec, "company", ref_str(row, "company", "name"));
-	fetch_set_str(rec, "priority", ref_str(row, "priority", "name"));
+	fetch_set_str(rec, "summary", summary);
+	fetch_set_str(rec, "board", board);
+	fetch_set_str(rec, "status", status);
+	fetch_set_str(rec, "company", company);
+	fetch_set_str(rec, "priority", priority);
 	json_object_object_add(rec, "labels", labels_of(cls));
 	fetch_set_str(rec, "type", cls[0]);
 	fetch_set_str(rec, "subtype", cls[1]);
 	fetch_set_str(rec, "item", cls[2]);
-	fetch_set_str(rec, "owner", ref_str(row, "owner", "identifier"));
-	id = ref_num(row, "team", &team) ? id_string(team) : NULL;
+	fetch_set_str(rec, "owner", owner);
+	id = has_team ? id_string(team) : NULL;
 	fetch_set_str(rec, "team", id);
 	free(id);
-	fetch_set_str(rec, "entered_at", fetch_time(dq_get_str(info,
-	    "dateEntered"), buf));
-	fetch_set_str(rec, "updated_at", fetch_time(dq_get_str(info,
-	    "lastUpdated"), buf));
+	fetch_set_str(rec, "entered_at", entered);
+	fetch_set_str(rec, "updated_at", updated);
 	psa = json_object_new_object();
 	json_object_object_add(psa, "id", json_object_new_int64(n));
 	add_num(psa, "board", row, "board");
@@ -786,13 +976,21 @@ emit_ticket(json_object *row)
 }
 
 static void
-emit_history(json_object *row)
+emit_history(const struct row *row)
 {
 	const char *owner = ref_str(row, "owner", "identifier");
-	json_object *rec, *hours = dq_get(row, "actualHours");
+	const char *f[] = { ref_str(row, "board", "name"),
+	    ref_str(row, "company", "name"), ref_str(row, "type", "name"),
+	    ref_str(row, "subType", "name"), ref_str(row, "item", "name"),
+	    str(row, "summary") };
 	char buf[DQ_TIMEBUF], *id;
+	const char *closed = time_of(row, "closedDate", NULL, buf);
+	json_object *rec, *hours = dq_get(row->o, "actualHours");
 	long n;
 
+	if (hours && !json_object_is_type(hours, json_type_int) &&
+	    !json_object_is_type(hours, json_type_double))
+		bad_shape(row, "actualHours", NULL, hours, "a number");
 	/* Nobody to credit: no signal. */
 	if (!owner || !num(row, "id", &n))
 		return;
@@ -800,30 +998,31 @@ emit_history(json_object *row)
 	fetch_set_str(rec, "ticket", id);
 	free(id);
 	fetch_set_str(rec, "owner", owner);
-	fetch_set_str(rec, "board", ref_str(row, "board", "name"));
-	fetch_set_str(rec, "company", ref_str(row, "company", "name"));
-	fetch_set_str(rec, "type", ref_str(row, "type", "name"));
-	fetch_set_str(rec, "subtype", ref_str(row, "subType", "name"));
-	fetch_set_str(rec, "item", ref_str(row, "item", "name"));
-	fetch_set_str(rec, "summary", dq_get_str(row, "summary"));
-	fetch_set_str(rec, "closed_at", fetch_time(dq_get_str(row, "closedDate"),
-	    buf));
+	fetch_set_str(rec, "board", f[0]);
+	fetch_set_str(rec, "company", f[1]);
+	fetch_set_str(rec, "type", f[2]);
+	fetch_set_str(rec, "subtype", f[3]);
+	fetch_set_str(rec, "item", f[4]);
+	fetch_set_str(rec, "summary", f[5]);
+	fetch_set_str(rec, "closed_at", closed);
 	json_object_object_add(rec, "hours", json_object_get(hours));
 	fetch_add(rec);
 }
 
 static void
-emit_entry(json_object *row)
+emit_entry(const struct row *row)
 {
 	const char *who = ref_str(row, "member", "identifier");
 	const char *type = ref_str(row, "type", "identifier");
 	char start[DQ_TIMEBUF], end[DQ_TIMEBUF], *id;
+	bool timed = time_of(row, "dateStart", NULL, start) &&
+	    time_of(row, "dateEnd", NULL, end);
+	bool acknowledged = flag(row, "acknowledgedFlag", false);
+	bool has_object = num(row, "objectId", &(long){ 0 });
 	json_object *rec, *psa;
 	long n, object;
 
-	if (!who || !num(row, "id", &n) ||
-	    !fetch_time(dq_get_str(row, "dateStart"), start) ||
-	    !fetch_time(dq_get_str(row, "dateEnd"), end))
+	if (!who || !num(row, "id", &n) || !timed)
 		return;
 	rec = new_record("entry", (id = id_string(n)));
 	free(id);
@@ -831,13 +1030,14 @@ emit_entry(json_object *row)
 	fetch_set_str(rec, "start", start);
 	fetch_set_str(rec, "end", end);
 	/* Type S is a service or project ticket, objectId its number. */
-	if (type && !strcmp(type, "S") && num(row, "objectId", &object)) {
+	if (type && !strcmp(type, "S") && has_object &&
+	    num(row, "objectId", &object)) {
 		id = id_string(object);
 		fetch_set_str(rec, "ticket", id);
 		free(id);
 	}
-	json_object_object_add(rec, "acknowledged", json_object_new_boolean(
-	    dq_get_bool(row, "acknowledgedFlag", false)));
+	json_object_object_add(rec, "acknowledged",
+	    json_object_new_boolean(acknowledged));
 	psa = json_object_new_object();
 	json_object_object_add(psa, "id", json_object_new_int64(n));
 	if (type)
@@ -853,17 +1053,32 @@ emit_all(void)
 
 	for (size_t b = 0; b < S.nb; b++) {
 		emit_board(&S.bv[b]);
-		for (size_t t = 0; t < json_object_array_length(S.bv[b].teams); t++)
-			emit_team(&S.bv[b], json_object_array_get_idx(S.bv[b].teams, t));
+		for (size_t t = 0; t < count(S.bv[b].teams); t++) {
+			struct row row = row_at(S.bv[b].teams_path, S.bv[b].teams, t);
+
+			emit_team(&S.bv[b], &row);
+		}
 	}
-	for (size_t i = 0; i < json_object_array_length(S.members); i++)
-		emit_member(json_object_array_get_idx(S.members, i), open);
-	for (size_t i = 0; i < json_object_array_length(S.entries); i++)
-		emit_entry(json_object_array_get_idx(S.entries, i));
-	for (size_t i = 0; i < json_object_array_length(S.history); i++)
-		emit_history(json_object_array_get_idx(S.history, i));
-	for (size_t i = 0; i < json_object_array_length(S.tickets); i++)
-		emit_ticket(json_object_array_get_idx(S.tickets, i));
+	for (size_t i = 0; i < count(S.members); i++) {
+		struct row row = row_at("system/members", S.members, i);
+
+		emit_member(&row, open);
+	}
+	for (size_t i = 0; i < count(S.entries); i++) {
+		struct row row = row_at("schedule/entries", S.entries, i);
+
+		emit_entry(&row);
+	}
+	for (size_t i = 0; i < count(S.history); i++) {
+		struct row row = row_at("service/tickets", S.history, i);
+
+		emit_history(&row);
+	}
+	for (size_t i = 0; i < count(S.tickets); i++) {
+		struct row row = row_at("service/tickets", S.tickets, i);
+
+		emit_ticket(&row);
+	}
 	json_object_put(open);
 }
 

@@ -85,7 +85,9 @@ Control endpoints (no auth, not in the request log, no faults)
                               "path": REGEX, "count": N, "method": "PATCH",
                               "retry_after": S, "body": {...}} (body: the
                               JSON to answer instead of the standard one,
-                              e.g. an InvalidObject with errors[]) or
+                              e.g. an InvalidObject with errors[]; with
+                              status 200, any JSON served as the reply,
+                              for replies of the wrong shape) or
                               {"latency_ms": MS} or
                               {"clear": true}; answers the active faults
   GET  /__control/faults      the active faults
@@ -1928,8 +1930,11 @@ def fault_from_json(obj, retry_after=1):
     if obj.get("reset"):
         return Fault("reset", None, obj.get("method"), pattern, count)
     status = obj.get("status")
-    if not isinstance(status, int) or not 400 <= status <= 599:
-        raise ValueError("status must be an HTTP status 400-599")
+    if status == 200 and "body" in obj:
+        pass                    # a reply of any shape, for dq's checks
+    elif not isinstance(status, int) or not 400 <= status <= 599:
+        raise ValueError("status must be an HTTP status 400-599, or 200 "
+                         "with a body")
     return Fault("status", status, obj.get("method"), pattern, count, 0,
                  int(obj.get("retry_after", retry_after)),
                  body=obj.get("body"))

@@ -479,3 +479,75 @@ requests_to() {
 	run requests_to service/tickets conditions
 	assert_line "closedFlag=false and id in (5014,5030)"
 }
+
+# Serves JSON as the reply to GETs of paths matching REGEX (cw-emulator's
+# 200 fault), for replies of a shape the real data never has.
+serve_reply() {
+	cw_control POST fault "$(jq -cn --arg p "$1" --argjson b "$2" \
+		'{status: 200, path: $p, body: $b}')" >/dev/null
+}
+
+@test "a team's members null or absent is a team without members" {
+	serve_reply 'service/boards/1/teams$' '[{"id":31,"name":"Tier 1","members":null,"defaultFlag":true},{"id":32,"name":"Tier 2"}]'
+	run --separate-stderr fetch
+	assert_success
+	assert_equal "$(rec team 31 .members <<<"$output")" "[]"
+	assert_equal "$(rec team 32 .members <<<"$output")" "[]"
+	assert_equal "$(rec team 32 .default <<<"$output")" "false"
+}
+
+@test "a reply of the wrong shape is exit 65 naming endpoint and field, nothing written" {
+	check() {
+		cw_reset
+		serve_reply "$1" "$2"
+		run --separate-stderr fetch
+		assert_failure 65
+		assert_output ""
+		# The last line: members that are not served are warned about.
+		assert_equal "${stderr##*$'\n'}" "dq-fetch: $3"
+	}
+	check 'service/boards/1/teams$' '[{"id":31,"members":"101"}]' \
+		'GET /service/boards/1/teams: id 31: "members" is a string, expected a list of member ids'
+	check 'service/boards/1/teams$' '[{"id":31,"members":[101,"x"]}]' \
+		'GET /service/boards/1/teams: id 31: "members" is a string, expected a list of member ids'
+	check 'service/boards/1/teams$' '[{"id":31,"defaultFlag":"yes"}]' \
+		'GET /service/boards/1/teams: id 31: "defaultFlag" is a string, expected true or false'
+	check 'service/boards/1/teams$' '[7]' \
+		'GET /service/boards/1/teams: row 1 is a number, expected an object'
+	check 'service/boards$' '[{"id":"1","name":"Help Desk"}]' \
+		'GET /service/boards: row 1: "id" is a string, expected a whole number'
+	check 'service/boards$' '[{"id":1}]' \
+		'GET /service/boards: id 1: "name" is missing, expected a string'
+	check 'service/boards/1/statuses$' '[{"id":1,"name":["New"]}]' \
+		'GET /service/boards/1/statuses: id 1: "name" is a list, expected a string'
+	check 'service/tickets$' '[{"id":5001,"board":"Help Desk"}]' \
+		'GET /service/tickets: id 5001: "board" is a string, expected an object'
+	check 'service/tickets$' '[{"id":5001,"board":{"id":1,"name":7}}]' \
+		'GET /service/tickets: id 5001: "board/name" is a number, expected a string'
+	check 'service/tickets$' '[{"id":5001,"team":{"id":3.5}}]' \
+		'GET /service/tickets: id 5001: "team/id" is a fraction, expected a whole number'
+	check 'service/tickets$' '[{"id":5001,"_info":{"dateEntered":"yesterday"}}]' \
+		'GET /service/tickets: id 5001: "_info/dateEntered" is not an RFC 3339 time'
+	check 'service/tickets$' '[{"id":5001,"owner":{"id":101,"identifier":"adoe"},"actualHours":"2h"}]' \
+		'GET /service/tickets: id 5001: "actualHours" is a string, expected a number'
+	check 'system/members$' '[{"id":101,"identifier":"adoe","calendar":{"id":"3"}}]' \
+		'GET /system/members: id 101: "calendar/id" is a string, expected a whole number'
+	check 'schedule/calendars$' '[{"id":3,"mondayStartTime":"8am"}]' \
+		'GET /schedule/calendars: id 3: "mondayStartTime" is not a time of day'
+	check 'schedule/entries$' '[{"id":9,"member":{"identifier":"adoe"},"dateStart":false}]' \
+		'GET /schedule/entries: id 9: "dateStart" is true or false, expected an RFC 3339 time'
+	check 'system/inOutBoards$' '[{"id":4,"member":{"identifier":"adoe"},"dateBack":"soon"}]' \
+		'GET /system/inOutBoards: id 4: "dateBack" is not an RFC 3339 time'
+	check 'holidays$' '[{"id":2,"date":"Christmas"}]' \
+		'GET /schedule/holidayLists/1/holidays: id 2: "date" is not a date'
+	check 'system/myCompany/other$' '[{"id":1,"defaultCalendar":5}]' \
+		'GET /system/myCompany/other: id 1: "defaultCalendar" is a number, expected an object'
+}
+
+@test "a list endpoint answering an object is exit 65" {
+	serve_reply 'service/boards$' '{"id":1,"name":"Help Desk"}'
+	run --separate-stderr fetch
+	assert_failure 65
+	assert_output ""
+	assert_equal "$stderr" "dq-fetch: GET /service/boards: reply is not a list"
+}
