@@ -307,6 +307,24 @@ keep_not_in_team(json_object *excluded)
 	return kept;
 }
 
+/* The active count each candidate was judged by, which dq-pick ranks
+ * by: one pipeline has one notion of active work (DESIGN §3). */
+static json_object *
+active_counts(json_object *cands)
+{
+	json_object *active = json_object_new_object();
+
+	for (size_t i = 0; i < json_object_array_length(cands); i++) {
+		const char *id = json_object_get_string(
+		    json_object_array_get_idx(cands, i));
+
+		json_object_object_add(active, id, json_object_new_int64(
+		    dq_member_active(ctx, dq_member_get(ctx, id),
+		    &dq_policy.inactive_statuses)));
+	}
+	return active;
+}
+
 static json_object *
 judge(json_object *ticket, const char *previous_owner)
 {
@@ -335,6 +353,7 @@ judge(json_object *ticket, const char *previous_owner)
 	json_object_object_add(e, "team", team ? json_object_new_string(team) : NULL);
 	json_object_object_add(e, "pool", json_object_new_string(name));
 	json_object_object_add(e, "candidates", cands);
+	json_object_object_add(e, "active", active_counts(cands));
 	json_object_object_add(e, "excluded", excluded);
 	return e;
 }

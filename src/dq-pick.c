@@ -105,6 +105,7 @@ candidate_json(const struct cand *c, enum dq_mode mode)
 			t = dq_now();
 		json_object_object_add(o, "score", has ?
 		    json_object_new_string(dq_time_format(t, buf)) : NULL);
+		json_object_object_add(o, "active", json_object_new_int64(c->active));
 		return o;
 	}
 	if (mode == DQ_MODE_EARLIEST_SLOT) {
@@ -112,6 +113,7 @@ candidate_json(const struct cand *c, enum dq_mode mode)
 
 		json_object_object_add(o, "score", json_object_new_string(
 		    dq_time_format(c->slot.start, buf)));
+		json_object_object_add(o, "active", json_object_new_int64(c->active));
 		json_object_object_add(slot, "start", json_object_new_string(
 		    dq_time_format(c->slot.start, buf)));
 		json_object_object_add(slot, "end", json_object_new_string(
@@ -122,10 +124,9 @@ candidate_json(const struct cand *c, enum dq_mode mode)
 		return o;
 	}
 	json_object_object_add(o, "score", json_object_new_int64(c->score));
-	if (mode == DQ_MODE_LEAST_ACTIVE) {
-		json_object_object_add(o, "active", json_object_new_int64(c->active));
+	json_object_object_add(o, "active", json_object_new_int64(c->active));
+	if (mode == DQ_MODE_LEAST_ACTIVE)
 		json_object_object_add(o, "history", dq_json_milli(c->history));
-	}
 	return o;
 }
 
@@ -259,14 +260,31 @@ find_slot(struct cand *c)
 	return NULL;
 }
 
+/* m's active count: the one dq-eligible judged m by, plus what this run
+ * has handed out. A stream whose eligible carries no count for m (one made
+ * by hand or by another tool) is counted here, by --inactive-status. */
+static long
+active_count(json_object *eligible, struct dq_member *m)
+{
+	json_object *n = dq_get(dq_get(eligible, "active"), m->id);
+
+	if (!n)
+		return dq_member_active(ctx, m, &dq_policy.inactive_statuses);
+	if (!json_object_is_type(n, json_type_int) || json_object_get_int64(n) < 0)
+		dq_die_data("eligible: \"active\" of %s must be a whole number",
+		    m->id);
+	return (long)json_object_get_int64(n) + m->run_assigned;
+}
+
 /* Capacity again, with what this run has handed out: whether m is full,
  * with why; *active gets m's active count. */
 static bool
-at_capacity(struct dq_member *m, long *active, char *why, size_t whylen)
+at_capacity(json_object *eligible, struct dq_member *m, long *active,
+    char *why, size_t whylen)
 {
 	long limit = dq_member_limit(m);
 
-	*active = dq_member_active(ctx, m, &dq_policy.inactive_statuses);
+	*active = active_count(eligible, m);
 	if (limit > 0 && *active >= limit) {
 		snprintf(why, whylen, "at-capacity:%ld/%ld", *active, limit);
 		return true;
@@ -353,7 +371,7 @@ pick(json_object *ticket, enum dq_mode mode, const struct dq_rule *rule,
 			json_object_array_add(excluded, excluded_json(id, "unknown-member"));
 			continue;
 		}
-		if (at_capacity(m, &active, why, sizeof why)) {
+		if (at_capacity(eligible, m, &active, why, sizeof why)) {
 			json_object_array_add(excluded, excluded_json(id, why));
 			continue;
 		}
@@ -429,7 +447,7 @@ rule_assign(json_object *ticket, const struct dq_rule *r, enum dq_mode mode,
 	    i < json_object_array_length(ids); i++)
 		listed = listed || !strcmp(r->args[0].s,
 		    json_object_get_string(json_object_array_get_idx(ids, i)));
-	if (!listed || !m || at_capacity(m, &active, why, sizeof why))
+	if (!listed || !m || at_capacity(eligible, m, &active, why, sizeof why))
 		return NULL;
 	candidates = json_object_new_array();
 	for (size_t i = 0; i < json_object_array_length(ids); i++) {

@@ -14,19 +14,19 @@ eligible() {
 @test "the pool is the default team, else every team on the board" {
 	run eligible --trigger-status New
 	assert_success
-	assert_line -n 0 '["1001",{"team":"10","pool":"default-team","candidates":["adoe","eking"],"excluded":[{"id":"bsmith","why":"offline"},{"id":"cjones","why":"archived"},{"id":"dlee","why":"at-capacity:3/3"}]}]'
-	assert_line -n 1 '["1002",{"team":null,"pool":"board-teams","candidates":["gwu","hnguyen"],"excluded":[]}]'
-	assert_line -n 2 '["1003",{"team":"20","pool":"default-team","candidates":["adoe","fgreen"],"excluded":[]}]'
+	assert_line -n 0 '["1001",{"team":"10","pool":"default-team","candidates":["adoe","eking"],"active":{"adoe":3,"eking":5},"excluded":[{"id":"bsmith","why":"offline"},{"id":"cjones","why":"archived"},{"id":"dlee","why":"at-capacity:3/3"}]}]'
+	assert_line -n 1 '["1002",{"team":null,"pool":"board-teams","candidates":["gwu","hnguyen"],"active":{"gwu":0,"hnguyen":0},"excluded":[]}]'
+	assert_line -n 2 '["1003",{"team":"20","pool":"default-team","candidates":["adoe","fgreen"],"active":{"adoe":3,"fgreen":0},"excluded":[]}]'
 }
 
 @test "a ticket with a team draws from that team" {
 	run bash -c "sed 's/\"id\":\"1002\",\\(.*\\)\"team\":null/\"id\":\"1002\",\\1\"team\":\"30\"/' '$desk' | dq-eligible | tickets | jq -c 'select(.id==\"1002\") | .eligible'"
-	assert_output '{"team":"30","pool":"ticket-team","candidates":["gwu"],"excluded":[]}'
+	assert_output '{"team":"30","pool":"ticket-team","candidates":["gwu"],"active":{"gwu":0},"excluded":[]}'
 }
 
 @test "a ticket whose team has no record is warned about and has no candidates" {
 	run --separate-stderr bash -c "sed 's/\"id\":\"1002\",\\(.*\\)\"team\":null/\"id\":\"1002\",\\1\"team\":\"99\"/' '$desk' | dq-eligible | tickets | jq -c 'select(.id==\"1002\") | .eligible'"
-	assert_output '{"team":"99","pool":"ticket-team","candidates":[],"excluded":[]}'
+	assert_output '{"team":"99","pool":"ticket-team","candidates":[],"active":{},"excluded":[]}'
 	assert_equal "$stderr" 'dq-eligible: line 20: ticket 1002: no team record with id "99"'
 }
 
@@ -112,7 +112,7 @@ eligible() {
 
 @test "a ticket dq-watch cleared is unowned and triggered, without its previous owner" {
 	run bash -c "printf '%s\n' '{\"kind\":\"team\",\"id\":\"1\",\"boards\":[\"B\"],\"members\":[\"a\",\"b\"],\"default\":true}' '{\"kind\":\"member\",\"id\":\"a\"}' '{\"kind\":\"member\",\"id\":\"b\"}' '{\"kind\":\"ticket\",\"id\":\"9\",\"board\":\"B\",\"status\":\"Assigned\",\"owner\":\"a\",\"watch\":{\"event\":\"ISSUE_STALLED\",\"previous_owner\":\"a\",\"clear\":true}}' | dq-eligible --trigger-status New | tickets | jq -c .eligible"
-	assert_output '{"team":"1","pool":"default-team","candidates":["b"],"excluded":[{"id":"a","why":"previous-owner"}]}'
+	assert_output '{"team":"1","pool":"default-team","candidates":["b"],"active":{"b":0},"excluded":[{"id":"a","why":"previous-owner"}]}'
 }
 
 @test "a team member without a member record is excluded, not guessed" {

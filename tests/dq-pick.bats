@@ -62,7 +62,7 @@ decide() {
 	  echo '{"kind":"team","id":"1","boards":["B"],"members":["a","b","c","d","e"],"default":true}'
 	  work 1; } > "$stream"
 	run bash -c "dq-eligible < '$stream' | dq-pick --mode round-robin | tickets | jq -c '.dispatch | [.candidates, .chosen, .reason]'"
-	assert_output '[[{"id":"d","score":null},{"id":"e","score":null},{"id":"c","score":null},{"id":"b","score":"2026-11-23T09:00:00Z"},{"id":"a","score":"2026-11-23T10:00:00Z"}],"d","round-robin"]'
+	assert_output '[[{"id":"d","score":null,"active":0},{"id":"e","score":null,"active":0},{"id":"c","score":null,"active":0},{"id":"b","score":"2026-11-23T09:00:00Z","active":0},{"id":"a","score":"2026-11-23T10:00:00Z","active":0}],"d","round-robin"]'
 }
 
 @test "ROUND_ROBIN cycles within a run" {
@@ -74,7 +74,7 @@ decide() {
 @test "in-run dispatches rank after older ones, in the order they happened" {
 	{ crew 2; work 3; } > "$stream"
 	run bash -c "dq-eligible < '$stream' | dq-pick --mode round-robin | tickets | jq -c '.dispatch.candidates' | tail -n 1"
-	assert_output '[{"id":"m1","score":"2026-11-23T15:00:00Z"},{"id":"m2","score":"2026-11-23T15:00:00Z"}]'
+	assert_output '[{"id":"m1","score":"2026-11-23T15:00:00Z","active":1},{"id":"m2","score":"2026-11-23T15:00:00Z","active":1}]'
 }
 
 @test "PRIORITY_MATCH prefers the lower-case priority among capabilities, round robin among them" {
@@ -97,8 +97,8 @@ decide() {
 	{ crew 4; work 2; } > "$stream"
 	sed -i 's/"id":"m1",/"id":"m1","capabilities":["network"],/; s/"id":"m3",/"id":"m3","capabilities":["vpn","network","printers"],/; s/"id":"m4",/"id":"m4","capabilities":["firewall","vpn"],/' "$stream"
 	run bash -c "dq-eligible < '$stream' | dq-pick --mode capability-match | tickets | jq -c '.dispatch | [.chosen, .reason, .candidates]'"
-	assert_line -n 0 '["m3","capability-match:2/3",[{"id":"m3","score":2},{"id":"m4","score":2},{"id":"m1","score":1},{"id":"m2","score":0}]]'
-	assert_line -n 1 '["m4","capability-match:2/3",[{"id":"m4","score":2},{"id":"m3","score":2},{"id":"m1","score":1},{"id":"m2","score":0}]]'
+	assert_line -n 0 '["m3","capability-match:2/3",[{"id":"m3","score":2,"active":0},{"id":"m4","score":2,"active":0},{"id":"m1","score":1,"active":0},{"id":"m2","score":0,"active":0}]]'
+	assert_line -n 1 '["m4","capability-match:2/3",[{"id":"m4","score":2,"active":0},{"id":"m3","score":2,"active":1},{"id":"m1","score":1,"active":0},{"id":"m2","score":0,"active":0}]]'
 }
 
 @test "CAPABILITY_MATCH with no overlap, or no labels, is round robin" {
@@ -129,6 +129,21 @@ decide() {
 	run bash -c "dq-eligible --max-active 0 --inactive-status 'Waiting on Customer' < '$desk' | dq-pick --max-active 0 --inactive-status 'Waiting on Customer' --mode least-active | tickets | jq -c 'select(.id==\"1001\") | .dispatch.candidates | map([.id, .active, .history])'"
 	# eking: 1 active, and her closed Outlook ticket at Acme 13 days ago
 	assert_output '[["eking",1,10.304],["adoe",2,0.26],["dlee",3,0]]'
+}
+
+@test "dq-pick ranks by the active count dq-eligible judged, plus this run's" {
+	# Not counting waiting tickets, eking has 1 active, adoe 2, dlee 3;
+	# given to dq-eligible only, that count still decides.
+	run bash -c "dq-eligible --max-active 0 --inactive-status 'Waiting on Customer' < '$desk' | dq-pick --max-active 0 --mode least-active | tickets | jq -c 'select(.id==\"1001\") | [.eligible.active, .dispatch.chosen, .dispatch.reason, (.dispatch.candidates | map([.id, .active]))]'"
+	assert_output '[{"adoe":2,"dlee":3,"eking":1},"eking","least-active:1",[["eking",1],["adoe",2],["dlee",3]]]'
+	# the next ticket of the run sees eking's new assignment
+	run bash -c "dq-eligible --max-active 0 --inactive-status 'Waiting on Customer' < '$desk' | dq-pick --max-active 0 --mode least-active | tickets | jq -c 'select(.id==\"1003\") | .dispatch.candidates | map([.id, .active])'"
+	assert_output '[["fgreen",0],["adoe",2]]'
+}
+
+@test "a stream without eligible.active is counted by dq-pick's own --inactive-status" {
+	run bash -c "dq-eligible --max-active 0 < '$desk' | jq -c 'del(.eligible.active)' | dq-pick --max-active 0 --inactive-status 'Waiting on Customer' --mode least-active | tickets | jq -c 'select(.id==\"1001\") | .dispatch.chosen'"
+	assert_output '"eking"'
 }
 
 @test "LEAST_ACTIVE spreads 30 tickets over 5 equal members, 6 each" {

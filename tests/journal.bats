@@ -146,7 +146,7 @@ journal_line() {
 			jq -c 'select(.kind == "ticket") | [.dispatch.chosen, .dispatch.candidates]'
 	}
 	run pick
-	assert_output '["ann",[{"id":"ann","score":"2026-11-23T09:00:00Z"},{"id":"bob","score":"2026-11-23T10:00:00Z"}]]'
+	assert_output '["ann",[{"id":"ann","score":"2026-11-23T09:00:00Z","active":0},{"id":"bob","score":"2026-11-23T10:00:00Z","active":0}]]'
 	# The journal gave ann a ticket at 14:00: bob's turn. An older journal
 	# entry for bob does not move him back.
 	{
@@ -161,7 +161,7 @@ journal_line() {
 			jq -c '.at = "2026-11-23T14:30:00Z"'
 	} >"$journal"
 	run pick --journal "$journal"
-	assert_output '["bob",[{"id":"bob","score":"2026-11-23T10:00:00Z"},{"id":"ann","score":"2026-11-23T14:00:00Z"}]]'
+	assert_output '["bob",[{"id":"bob","score":"2026-11-23T10:00:00Z","active":0},{"id":"ann","score":"2026-11-23T14:00:00Z","active":0}]]'
 }
 
 @test "--format csv: one quoted row per ticket, formulas made text" {

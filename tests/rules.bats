@@ -76,13 +76,14 @@ dispatch_of() {
 	all-adoe: board = "Help Desk" => assign adoe
 	EOF
 	# Not counting waiting tickets, adoe has 2 active and eking 1; the
-	# first assignment fills adoe up.
+	# first assignment fills adoe up. dq-pick counts as dq-eligible did.
 	local opts=(--max-active 3 --inactive-status "Waiting on Customer")
-	run decisions "${opts[@]}"
+	dq-eligible "${opts[@]}" < "$FIXTURES/desk.ndjson" > "$BATS_TEST_TMPDIR/eligible"
+	run bash -c "dq-pick --rules '$RULES' --max-active 3 < '$BATS_TEST_TMPDIR/eligible' | tickets | jq -r '[.id, .dispatch.outcome, (.dispatch.chosen // \"-\"), .dispatch.reason] | join(\" \")'"
 	assert_success
 	assert_line '1001 assigned adoe rule:all-adoe:assign'
 	assert_line '1005 assigned eking rule:all-adoe:target-ineligible,round-robin pick'
-	run dispatch_of 1005 "${opts[@]}"
+	run bash -c "dq-pick --rules '$RULES' --max-active 3 < '$BATS_TEST_TMPDIR/eligible' | field 1005 .dispatch"
 	assert_output --partial '"excluded":[{"id":"adoe","why":"at-capacity:3/3"}]'
 }
 
