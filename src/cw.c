@@ -131,8 +131,10 @@ set_from_file(const char *path, size_t lineno, const char *key,
     const char *val, void *arg)
 {
 	struct cw_settings *s = arg;
+	const char *names[NKEYS];
 
 	for (size_t i = 0; i < NKEYS; i++) {
+		names[i] = cw_keys[i].file_key;
 		if (strcmp(key, cw_keys[i].file_key) != 0)
 			continue;
 		if (!*val)
@@ -143,8 +145,8 @@ set_from_file(const char *path, size_t lineno, const char *key,
 		return;
 	}
 	/* The key is safe to name; the value may be a secret. */
-	dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key \"%s\"", path,
-	    lineno, key);
+	dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key \"%s\"%s", path,
+	    lineno, key, dq_did_you_mean(key, names, NKEYS, true));
 }
 
 /* A file anyone else can read holds no secret any more: refuse it. The

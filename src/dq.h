@@ -62,6 +62,20 @@ bool dq_strlist_has(const struct dq_strlist *l, const char *s);
 bool dq_strlist_has_icase(const struct dq_strlist *l, const char *s);
 int dq_strcmp_ptr(const void *a, const void *b);
 
+/* suggest.c: help for a mistyped word */
+
+/* The one of n choices that word most likely misspells (edit distance,
+ * case ignored, or the only choice word begins), or NULL. */
+const char *dq_nearest(const char *word, const char *const *choices,
+	size_t n);
+/* "a, b or c"; a static buffer. */
+const char *dq_choice_list(const char *const *choices, size_t n);
+/* What follows a message about an unknown word: a question naming the
+ * nearest choice, or (when list) all of them, or nothing. A static
+ * buffer. */
+const char *dq_did_you_mean(const char *word, const char *const *choices,
+	size_t n, bool list);
+
 /* ndjson.c: reading and writing the record stream */
 
 struct dq_input {
@@ -304,6 +318,8 @@ const char *dq_policy_digest(unsigned prog, const char *extra, size_t extralen);
 const char *dq_mode_name(enum dq_mode m);	/* "ROUND_ROBIN" */
 const char *dq_mode_slug(enum dq_mode m);	/* "round-robin" */
 bool dq_mode_parse(const char *s, enum dq_mode *out);
+/* dq_did_you_mean for a word that is no mode. */
+const char *dq_mode_hint(const char *s);
 
 /* The instant the run acts at: --now or DQ_NOW, else the stream's run
  * record, else the system clock read once. */

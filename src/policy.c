@@ -242,6 +242,13 @@ dq_mode_parse(const char *s, enum dq_mode *out)
 	return false;
 }
 
+const char *
+dq_mode_hint(const char *s)
+{
+	return dq_did_you_mean(s, mode_slugs,
+	    sizeof mode_slugs / sizeof mode_slugs[0], true);
+}
+
 static const struct opt *
 find_opt(const char *name)
 {
@@ -249,6 +256,41 @@ find_opt(const char *name)
 		if (strcmp(opts[i].name, name) == 0)
 			return &opts[i];
 	return NULL;
+}
+
+/* The name of the option of progs that word most likely misspells, a
+ * "no-" kept; NULL when none is near. A static buffer. */
+static const char *
+nearest_opt(const char *word, unsigned progs)
+{
+	static char buf[80];
+	const char *names[NOPTS], *near;
+	bool negated = strncmp(word, "no-", 3) == 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < NOPTS; i++)
+		if ((opts[i].progs & progs) &&
+		    (!negated || opts[i].type == OPT_BOOL))
+			names[n++] = opts[i].name;
+	if (!(near = dq_nearest(negated ? word + 3 : word, names, n)))
+		return NULL;
+	snprintf(buf, sizeof buf, "%s%s", negated ? "no-" : "", near);
+	return buf;
+}
+
+/* The programs of progs, "dq-fetch or dq-apply"; a static buffer. */
+static const char *
+prog_names(unsigned progs)
+{
+	static const char *const names[] = { "dq-fetch", "dq-watch",
+		"dq-eligible", "dq-pick", "dq-schedule", "dq-apply" };
+	const char *of[sizeof names / sizeof names[0]];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (progs & 1u << i)
+			of[n++] = names[i];
+	return dq_choice_list(of, n);
 }
 
 static bool
@@ -283,20 +325,14 @@ one_of(const char *const *choices, const char *val)
 	return false;
 }
 
-/* "table, ndjson or csv" */
-static const char *
-choice_list(const char *const *choices)
+static size_t
+count(const char *const *choices)
 {
-	static char buf[128];
 	size_t n = 0;
 
-	buf[0] = '\0';
-	for (const char *const *c = choices; *c; c++)
+	while (choices[n])
 		n++;
-	for (size_t i = 0; i < n; i++)
-		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s",
-		    i == 0 ? "" : i + 1 == n ? " or " : ", ", choices[i]);
-	return buf;
+	return n;
 }
 
 /* Applies one value; on error returns a message. */
@@ -343,7 +379,8 @@ apply(const struct opt *o, const char *val, bool negated)
 		return NULL;
 	case OPT_MODE:
 		if (!dq_mode_parse(val, o->value)) {
-			snprintf(msg, sizeof msg, "--mode: unknown mode \"%s\"", val);
+			snprintf(msg, sizeof msg, "--mode: unknown mode \"%s\"%s",
+			    val, dq_mode_hint(val));
 			return msg;
 		}
 		return NULL;
@@ -356,8 +393,11 @@ apply(const struct opt *o, const char *val, bool negated)
 		/* FALLTHROUGH */
 	case OPT_STR:
 		if (choices_of(o) && !one_of(choices_of(o), val)) {
-			snprintf(msg, sizeof msg, "--%s: expected %s, not \"%s\"",
-			    o->name, choice_list(choices_of(o)), val);
+			const char *const *c = choices_of(o);
+
+			snprintf(msg, sizeof msg, "--%s: expected %s, not \"%s\"%s",
+			    o->name, dq_choice_list(c, count(c)), val,
+			    dq_did_you_mean(val, c, count(c), false));
 			return msg;
 		}
 		/* Copied: a policy file's line buffer is reused. */
@@ -454,16 +494,19 @@ policy_key(const char *path, size_t lineno, const char *key, const char *val,
 {
 	unsigned prog = *(unsigned *)arg;
 	const struct opt *o;
-	const char *err, *slash;
+	const char *err, *slash, *near;
 	bool negated = false;
 
 	o = find_opt(key);
 	if (!o && strncmp(key, "no-", 3) == 0 && (o = find_opt(key + 3)) &&
 	    o->type == OPT_BOOL)
 		negated = true;
+	if (!o && (near = nearest_opt(key, ALL)))
+		dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key \"%s\"; did "
+		    "you mean \"%s\"?", path, lineno, key, near);
 	if (!o)
-		dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key \"%s\"",
-		    path, lineno, key);
+		dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key \"%s\" (the "
+		    "keys are listed in dq-policy(5))", path, lineno, key);
 	/* --commit too: a shared policy never turns a dry run into writes;
 	 * nor does it approve, reject, start or ack. */
 	if (o->type == OPT_SPECIAL || o->value == &dq_policy.commit ||
@@ -517,6 +560,28 @@ usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", dq_progname);
 	exit(DQ_EXIT_USAGE);
+}
+
+/* An unknown option names the one meant, or the program it belongs to. */
+static _Noreturn void
+unknown_option(unsigned prog, int letter, const char *arg)
+{
+	char name[80];
+	const struct opt *o;
+	const char *near;
+
+	if (letter)
+		usage_error("unknown option -%c", letter);
+	snprintf(name, sizeof name, "%.*s", (int)strcspn(arg + 2, "="),
+	    arg + 2);
+	if (strncmp(arg, "--", 2) == 0 && ((o = find_opt(name)) ||
+	    (strncmp(name, "no-", 3) == 0 && (o = find_opt(name + 3)))) &&
+	    !(o->progs & prog))
+		usage_error("unknown option %s (an option of %s)", arg,
+		    prog_names(o->progs));
+	if (strncmp(arg, "--", 2) == 0 && (near = nearest_opt(name, prog)))
+		usage_error("unknown option %s; did you mean --%s?", arg, near);
+	usage_error("unknown option %s", arg);
 }
 
 static void
@@ -631,11 +696,8 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 		const char *val = optarg;
 		bool negated = false;
 
-		if (c == '?') {
-			if (optopt)
-				usage_error("unknown option -%c", optopt);
-			usage_error("unknown option %s", argv[optind - 1]);
-		}
+		if (c == '?')
+			unknown_option(prog, optopt, argv[optind - 1]);
 		if (c == ':')
 			usage_error("option %s needs a value", argv[optind - 1]);
 		if (c >= NEG_BASE) {

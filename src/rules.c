@@ -550,8 +550,9 @@ parse_test(struct parser *ps)
 		;
 	if (f == NFIELDS) {
 		if (ps->tok == T_WORD)
-			error_at(ps, ps->tline, ps->tcol, "unknown field \"%s\"",
-			    ps->text);
+			error_at(ps, ps->tline, ps->tcol, "unknown field \"%s\"%s",
+			    ps->text, dq_did_you_mean(ps->text, field_names,
+			    NFIELDS, true));
 		else
 			error_at(ps, ps->tline, ps->tcol, "expected a condition");
 		return NULL;
@@ -678,6 +679,10 @@ parse_action(struct parser *ps, struct dq_rule *r)
 
 	for (i = 0; i < nnames && !is_word(ps, names[i]); i++)
 		;
+	if (i == nnames && ps->tok == T_WORD && dq_nearest(ps->text, names, nnames))
+		return error_at(ps, ps->tline, ps->tcol, "unknown action "
+		    "\"%s\"%s", ps->text, dq_did_you_mean(ps->text, names,
+		    nnames, false));
 	if (i == nnames)
 		return error_at(ps, ps->tline, ps->tcol, "expected an action "
 		    "(assign, team, hold, exclude, prefer or mode)");
@@ -691,7 +696,8 @@ parse_action(struct parser *ps, struct dq_rule *r)
 		return false;
 	add_value(&r->args, &r->nargs, w);
 	if (r->action == DQ_SET_MODE && !dq_mode_parse(w.s, &r->mode))
-		return error_at(ps, w.line, w.col, "unknown mode \"%s\"", w.s);
+		return error_at(ps, w.line, w.col, "unknown mode \"%s\"%s", w.s,
+		    dq_mode_hint(w.s));
 	return true;
 }
 

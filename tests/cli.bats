@@ -40,7 +40,7 @@ Try '$p --help' for more information."
 @test "an option of another dq program is unknown on this one's command line" {
 	run --separate-stderr dq-pick --company Acme < /dev/null
 	assert_failure 64
-	assert_equal "${stderr_lines[0]}" "dq-pick: unknown option --company"
+	assert_equal "${stderr_lines[0]}" "dq-pick: unknown option --company (an option of dq-eligible)"
 }
 
 @test "a missing option value is a usage error" {
@@ -55,7 +55,7 @@ Try '$p --help' for more information."
 	assert_equal "${stderr_lines[0]}" 'dq-eligible: --max-active: expected a whole number from 0 to 1000000, not "-3"'
 	run --separate-stderr dq-pick --mode fastest < /dev/null
 	assert_failure 64
-	assert_equal "${stderr_lines[0]}" 'dq-pick: --mode: unknown mode "fastest"'
+	assert_equal "${stderr_lines[0]}" 'dq-pick: --mode: unknown mode "fastest"; expected manual, default-team, round-robin, priority-match, capability-match, least-active or earliest-slot'
 	run --separate-stderr dq-pick --now tomorrow < /dev/null
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" 'dq-pick: --now: expected an RFC 3339 time like 2026-11-21T14:10:00Z, not "tomorrow"'

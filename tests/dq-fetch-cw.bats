@@ -414,7 +414,7 @@ requests_to() {
 	printf 'cw-privat-key = s3cr3t-value\n' >"$creds"
 	chmod 600 "$creds"
 	run -78 fetch --credentials "$creds"
-	assert_output "dq-fetch: $creds: line 1: unknown key \"cw-privat-key\""
+	assert_output "dq-fetch: $creds: line 1: unknown key \"cw-privat-key\"; did you mean \"cw-private-key\"?"
 	run -66 fetch --credentials "$BATS_TEST_TMPDIR/none"
 }
 

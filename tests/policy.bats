@@ -88,7 +88,41 @@ judged"
 	printf '# ok\nmode = manual\nslot-minuets = 30\n' > "$policy"
 	run --separate-stderr dq-pick -p "$policy" < /dev/null
 	assert_failure 78
-	assert_equal "$stderr" "dq-pick: $policy: line 3: unknown key \"slot-minuets\""
+	assert_equal "$stderr" "dq-pick: $policy: line 3: unknown key \"slot-minuets\"; did you mean \"slot-minutes\"?"
+}
+
+@test "typos get help: the nearest key, option or value, else the list" {
+	printf 'working-nwo = yes\n' > "$policy"
+	run --separate-stderr dq-eligible -p "$policy" < /dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-eligible: $policy: line 1: unknown key \"working-nwo\"; did you mean \"working-now\"?"
+	printf 'no-wroking-now\n' > "$policy"
+	run --separate-stderr dq-eligible -p "$policy" < /dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-eligible: $policy: line 1: unknown key \"no-wroking-now\"; did you mean \"no-working-now\"?"
+	printf 'colour = blue\n' > "$policy"
+	run --separate-stderr dq-eligible -p "$policy" < /dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-eligible: $policy: line 1: unknown key \"colour\" (the keys are listed in dq-policy(5))"
+	printf 'mode = leastactive\n' > "$policy"
+	run --separate-stderr dq-pick -p "$policy" < /dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-pick: $policy: line 1: --mode: unknown mode \"leastactive\"; did you mean \"least-active\"?"
+	run --separate-stderr dq-pick --mode least < /dev/null
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'dq-pick: --mode: unknown mode "least"; did you mean "least-active"?'
+	run --separate-stderr dq-eligible --working-nwo < /dev/null
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'dq-eligible: unknown option --working-nwo; did you mean --working-now?'
+	run --separate-stderr dq-pick --slot-minuets=20 < /dev/null
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'dq-pick: unknown option --slot-minuets=20; did you mean --slot-minutes?'
+	run --separate-stderr dq-apply --target web < /dev/null
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'dq-apply: --target: expected connectwise, webhook or none, not "web"; did you mean "webhook"?'
+	run --separate-stderr dq-apply --format tabel < /dev/null
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'dq-apply: --format: expected table, ndjson or csv, not "tabel"; did you mean "table"?'
 }
 
 @test "keys another dq program uses are ignored" {
