@@ -43,6 +43,7 @@ struct dq_journal {
 	char *run;
 	long pid;
 	off_t offset;		/* how far the lines of others have been read */
+	size_t lines;		/* and how many lines that is */
 	json_object *open;	/* ticket -> [{"run", "pid"}]: unfinished intents
 				 * of other processes */
 	json_object *standing;	/* ticket -> the latest line that set where
@@ -65,11 +66,89 @@ line_ticket(json_object *record)
 	return dq_get_str(record, "ticket");
 }
 
+/* The fields of a line that some reader uses, and their types; a field
+ * may be absent or null. "record" stands for the line's record. */
+static const struct {
+	const char *parent, *name;
+	json_type type;
+} shape[] = {
+	{ NULL, "run", json_type_string }, { NULL, "seq", json_type_int },
+	{ NULL, "pid", json_type_int }, { NULL, "at", json_type_string },
+	{ NULL, "wall", json_type_string }, { NULL, "commit", json_type_boolean },
+	{ "record", "kind", json_type_string },
+	{ "record", "id", json_type_string },
+	{ "record", "ticket", json_type_string },
+	{ "record", "member", json_type_string },
+	{ "record", "type", json_type_string },
+	{ "record", "status", json_type_string },
+	{ "record", "last_seen_at", json_type_string },
+	{ "record", "clear", json_type_boolean },
+	{ "record", "dispatch", json_type_object },
+	{ "record", "applied", json_type_object },
+	{ "dispatch", "outcome", json_type_string },
+	{ "dispatch", "chosen", json_type_string },
+	{ "dispatch", "team", json_type_string },
+	{ "applied", "outcome", json_type_string },
+	{ "applied", "target", json_type_string },
+	{ "applied", "webhook", json_type_string },
+	{ "applied", "changes", json_type_array },
+};
+
+static const char *
+type_name(json_type t)
+{
+	return t == json_type_string ? "a string" : t == json_type_int ?
+	    "a whole number" : t == json_type_boolean ? "true or false" :
+	    t == json_type_array ? "a list" : "an object";
+}
+
+/* Why a line cannot be read (into why), or false when it can:
+ * each field in the shape table has its type, each time is RFC 3339. */
+static bool
+bad_line(json_object *j, char *why, size_t len)
+{
+	json_object *record = dq_get(j, "record");
+	time_t t;
+
+	if (!json_object_is_type(record, json_type_object)) {
+		snprintf(why, len, "\"record\" must be an object");
+		return true;
+	}
+	for (size_t i = 0; i < sizeof shape / sizeof shape[0]; i++) {
+		const char *parent = shape[i].parent;
+		json_object *in = !parent ? j : !strcmp(parent, "record") ? record :
+		    dq_get(record, parent);
+		json_object *v = dq_get(in, shape[i].name);
+
+		if (v && !json_object_is_type(v, shape[i].type)) {
+			snprintf(why, len, "\"%s%s%s%s\" must be %s",
+			    parent ? "record." : "", parent && strcmp(parent,
+			    "record") ? parent : "", parent && strcmp(parent,
+			    "record") ? "." : "", shape[i].name,
+			    type_name(shape[i].type));
+			return true;
+		}
+	}
+	for (const char *const *f = (const char *const[]){ "at", "wall", NULL };
+	    *f; f++)
+		if (dq_get(j, *f) && !dq_time_parse(dq_get_str(j, *f), &t)) {
+			snprintf(why, len, "\"%s\" is not an RFC 3339 time", *f);
+			return true;
+		}
+	if (dq_get(record, "last_seen_at") && !dq_time_parse(dq_get_str(record,
+	    "last_seen_at"), &t)) {
+		snprintf(why, len, "\"record.last_seen_at\" is not an RFC 3339 "
+		    "time");
+		return true;
+	}
+	return false;
+}
+
 static void
 read_one(const char *path, dq_journal_fn fn, void *arg)
 {
 	FILE *fp = fopen(path, "r");
-	char *line = NULL;
+	char *line = NULL, why[128];
 	size_t cap = 0, lineno = 0;
 	ssize_t n;
 
@@ -101,6 +180,10 @@ read_one(const char *path, dq_journal_fn fn, void *arg)
 			json_object_put(j);
 			continue;
 		}
+		/* A whole line of the wrong shape is not dq's: what it says
+		 * cannot be trusted, nor the journal read without it. */
+		if (bad_line(j, why, sizeof why))
+			dq_die(DQ_EXIT_DATA, "%s: line %zu: %s", path, lineno, why);
 		if (!dq_get_bool(j, "commit", false)) {
 			json_object_put(j);
 			continue;
@@ -380,7 +463,13 @@ track(struct dq_journal *j, const char *text)
 	const char *phase = dq_get_str(line, "phase");
 	const char *run = dq_get_str(line, "run"), *ticket;
 	long pid = (long)json_object_get_int64(dq_get(line, "pid"));
+	char why[128];
 
+	j->lines++;
+	/* As for readers: a torn line is passed over, a whole line of the
+	 * wrong shape stops the run. */
+	if (phase && dq_get(line, "record") && bad_line(line, why, sizeof why))
+		dq_die(DQ_EXIT_DATA, "%s: line %zu: %s", j->path, j->lines, why);
 	track_state(j, line);
 	record = dq_get(line, "record");
 	ticket = line_ticket(record);
@@ -430,6 +519,7 @@ catch_up(struct dq_journal *j)
 		j->standing = json_object_new_object();
 		j->intents = json_object_new_object();
 		j->offset = 0;
+		j->lines = 0;
 	}
 	while (j->offset < st.st_size) {
 		ssize_t n = pread(j->fd, chunk, sizeof chunk, j->offset);
@@ -544,6 +634,8 @@ dq_journal_unlock(struct dq_journal *j)
 			dq_die(DQ_EXIT_IO, "%s: %s", j->path, strerror(errno));
 		/* Under the lock nobody else wrote: our lines need no reading. */
 		j->offset = st.st_size + (off_t)j->pending.len;
+		for (size_t i = 0; i < j->pending.len; i++)
+			j->lines += j->pending.s[i] == '\n';
 		free(dq_buf_take(&j->pending));
 	}
 	flock(j->fd, LOCK_UN);

@@ -224,3 +224,31 @@ journal_line() {
 	assert_equal "$stderr" "dq-apply: ticket 1: no psa.id: not a ConnectWise ticket"
 	assert_equal "$(jq -c .applied <<<"$output")" '{"target":"connectwise","commit":false,"outcome":"dry-run","changes":[],"error":"no psa.id: not a ConnectWise ticket"}'
 }
+
+@test "a committed journal line of the wrong shape stops every reader with file and line (exit 65)" {
+	t=$(tickets <"$snapshot" | jq -c 'select(.id == "48119")')
+	journal_line outcome true "$(jq -c '. + {dispatch: {outcome: "assigned", chosen: "adoe"}, applied: {outcome: "applied", target: "webhook"}}' <<<"$t")" >"$journal"
+	journal_line outcome true "$(jq -c '. + {dispatch: {outcome: "assigned", chosen: 5}, applied: {outcome: "applied", target: "webhook"}}' <<<"$t")" >>"$journal"
+	msg="$journal: line 2: \"record.dispatch.chosen\" must be a string"
+	run --separate-stderr dq-eligible --once --journal "$journal" "$snapshot"
+	assert_failure 65
+	assert_equal "$stderr" "dq-eligible: $msg"
+	assert_output ""
+	run --separate-stderr dq-pick --journal "$journal" "$snapshot"
+	assert_failure 65
+	assert_equal "$stderr" "dq-pick: $msg"
+	run --separate-stderr dq-watch --journal "$journal" "$snapshot"
+	assert_failure 65
+	assert_equal "$stderr" "dq-watch: $msg"
+	run --separate-stderr dq-apply --target none --commit --journal "$journal" "$snapshot"
+	assert_failure 65
+	assert_equal "$stderr" "dq-apply: $msg"
+	# Each field any reader uses has its type; times are RFC 3339.
+	for bad in '.commit = "yes"' '.seq = "1"' '.at = "noon"' '.record = []' \
+		'.record.applied = "applied"' '.record.clear = 1' '.record.id = 48119'; do
+		journal_line outcome true "$(jq -c '. + {dispatch: {outcome: "assigned", chosen: "adoe"}, applied: {outcome: "applied"}}' <<<"$t")" | jq -c "$bad" >"$journal"
+		run --separate-stderr dq-eligible --once --journal "$journal" "$snapshot"
+		assert_failure 65
+		assert_regex "$stderr" "^dq-eligible: $journal: line 1: \""
+	done
+}
