@@ -7,7 +7,12 @@
  * the internal note, and an outcome in the journal. Tickets go side by
  * side, at most --parallel at once, each a chain of requests that starts
  * only when there is room for it, so the re-read that guards a write comes
- * just before the write. */
+ * just before the write.
+ *
+ * Before its own tickets, under the journal's lock, a commit finishes the
+ * tickets of runs that died between their intent and their outcome: the
+ * intent holds the record and the changes planned, so the same chain,
+ * from the re-read on, completes them whatever the stream holds. */
 #include <config.h>
 
 #include <stdarg.h>
@@ -61,6 +66,9 @@ struct job {
 	const char *webhook;	/* "sent", "pending-approval", "deferred" */
 	int posts;		/* POST attempts of the step under way */
 	char psa_team[24];	/* the re-read ticket's team, as a string */
+	long status_id;		/* the status the PATCH sets; 0: none */
+	json_object *intent;	/* the intent line of a dead run this job
+				 * finishes; NULL: a ticket of the stream */
 };
 
 static struct dq_context *ctx;
@@ -69,8 +77,12 @@ static bool commit, to_psa, to_webhook;
 static char *run_id;
 static struct dq_cw *cw;	/* the PSA's client, or the webhooks' */
 static struct dq_journal *journal;
-static struct job **jobs;
-static size_t njobs, next_job;
+static struct job **jobs;	/* the stream's tickets */
+static size_t njobs;
+static struct job **queue;	/* the jobs launch starts, in turn */
+static size_t nqueue, next_job;
+static json_object *finished;	/* ticket -> "run R (pid P)": a dead run's
+				 * intent finished by this run */
 static long active;
 static bool launching;
 static int status;	/* the exit status so far */
@@ -366,8 +378,10 @@ plan_connectwise(struct job *jb, json_object *d, bool decides)
 		    (v = team_ref(jb, jb->want.team)))
 			add_op(jb->patch, "team", v);
 		if (!same(jb->want.status, jb->expect.status, false) &&
-		    (v = status_ref(jb, jb->want.board, jb->want.status)))
+		    (v = status_ref(jb, jb->want.board, jb->want.status))) {
+			jb->status_id = (long)json_object_get_int64(dq_get(v, "id"));
 			add_op(jb->patch, "status", v);
+		}
 		if (json_object_array_length(jb->patch) == 0) {
 			json_object_put(jb->patch);
 			jb->patch = NULL;
@@ -447,14 +461,12 @@ planned_changes(struct job *jb)
 	return all;
 }
 
+/* The ticket as its record has it, which the PSA must still show for a
+ * write to go ahead. */
 static void
-plan(struct job *jb)
+expectation(struct job *jb)
 {
-	json_object *t = jb->rec, *d = dq_get(t, "dispatch");
-	json_object *watch = dq_get(t, "watch");
-	const char *decision = dq_get_str(d, "outcome");
-	bool decides = decision && (!strcmp(decision, "assigned") ||
-	    !strcmp(decision, "team"));
+	json_object *t = jb->rec, *watch = dq_get(t, "watch");
 
 	jb->expect = (struct state){ dq_get_str(t, "owner"),
 	    dq_get_str(t, "team"), dq_get_str(t, "status"),
@@ -463,6 +475,17 @@ plan(struct job *jb)
 	if (dq_get_bool(watch, "clear", false))
 		jb->expect.owner = dq_get_str(watch, "previous_owner");
 	jb->want = jb->expect;
+}
+
+static void
+plan(struct job *jb)
+{
+	json_object *t = jb->rec, *d = dq_get(t, "dispatch");
+	const char *decision = dq_get_str(d, "outcome");
+	bool decides = decision && (!strcmp(decision, "assigned") ||
+	    !strcmp(decision, "team"));
+
+	expectation(jb);
 	/* Held, unassigned, skipped and manual tickets are journaled, not
 	 * written; a slot that dq-schedule booked is written, also on an
 	 * owned ticket it booked with --backfill. */
@@ -670,6 +693,7 @@ free_job(struct job *jb)
 	json_object_put(jb->entry);
 	json_object_put(jb->changes);
 	json_object_put(jb->payload);
+	json_object_put(jb->intent);
 	free(jb->delivery);
 	free(jb->note);
 	free(jb->error);
@@ -681,14 +705,51 @@ free_job(struct job *jb)
 
 static void launch(void);
 
+/* A dead run's ticket: what came of it is said (unless --quiet, when
+ * it was finished), and, unless it failed and is left for the next run,
+ * journaled as the outcome that ends the intent. The journal's lock is
+ * held throughout. */
+static void
+done_unfinished(struct job *jb)
+{
+	const char *run = dq_get_str(jb->intent, "run");
+	long pid = (long)json_object_get_int64(dq_get(jb->intent, "pid"));
+	bool failure = !strcmp(jb->outcome, "failed");
+
+	if (failure || !dq_policy.quiet)
+		dq_warnx("ticket %s: finishing run %s (pid %ld), which died: "
+		    "%s%s%s", jb->id, run ? run : "?", pid, jb->outcome,
+		    jb->error ? ": " : "", jb->error ? jb->error : "");
+	if (failure) {
+		status = dq_exit_worse(status, jb->exit);
+		return;
+	}
+	json_object_object_add(jb->rec, "applied", applied_json(jb, false));
+	dq_journal_finish(journal, jb->intent, jb->rec);
+	dq_journal_sync(journal);
+	if (strcmp(jb->outcome, "conflict")) {
+		char *who = dq_asprintf("run %s (pid %ld)", run ? run : "?", pid);
+
+		json_object_object_add(finished, jb->id,
+		    json_object_new_string(who));
+		free(who);
+	}
+}
+
 static void
 done(struct job *jb, const char *outcome)
 {
 	jb->outcome = outcome;
-	report(jb);
-	if (journal) {
-		json_object_object_add(jb->rec, "applied", applied_json(jb, false));
-		dq_journal_append(journal, "outcome", jb->seq, true, jb->rec);
+	if (jb->intent) {
+		done_unfinished(jb);
+	} else {
+		report(jb);
+		if (journal) {
+			json_object_object_add(jb->rec, "applied",
+			    applied_json(jb, false));
+			dq_journal_append(journal, "outcome", jb->seq, true,
+			    jb->rec);
+		}
 	}
 	active--;
 	launch();
@@ -869,7 +930,7 @@ got_ticket(const struct dq_cw_reply *reply, void *arg)
 {
 	struct job *jb = arg;
 	json_object *t = reply->body, *team = dq_get(dq_get(t, "team"), "id");
-	struct state now;
+	struct state now, decided;
 	char *path;
 
 	if (reply->exit != DQ_EXIT_OK) {
@@ -883,7 +944,13 @@ got_ticket(const struct dq_cw_reply *reply, void *arg)
 	    json_object_is_type(team, json_type_int) ? jb->psa_team : NULL,
 	    dq_get_str(dq_get(t, "status"), "name"),
 	    dq_get_str(dq_get(t, "board"), "name") };
-	if (same_state(&now, &jb->want)) {
+	/* The status a PATCH sets is known by its id (a dead run's intent
+	 * has no other name for it). */
+	decided = jb->want;
+	if (jb->status_id && json_object_get_int64(dq_get(dq_get(t, "status"),
+	    "id")) == jb->status_id)
+		decided.status = now.status;
+	if (same_state(&now, &decided)) {
 		jb->look_entry = jb->look_note = true;
 		step_entry(jb);
 	} else if (!same_state(&now, &jb->expect)) {
@@ -904,7 +971,13 @@ start(struct job *jb)
 	char *run = NULL, *path;
 	long pid;
 
-	if (journal) {
+	if (journal && dq_get(finished, jb->id)) {
+		jb->error = dq_asprintf("%s died with it unfinished, and this "
+		    "run finished it first", dq_get_str(finished, jb->id));
+		done(jb, "conflict");
+		return;
+	}
+	if (journal && !jb->intent) {
 		dq_journal_lock(journal);
 		if (dq_journal_busy(journal, jb->id, &run, &pid)) {
 			dq_journal_unlock(journal);
@@ -1034,8 +1107,8 @@ launch(void)
 	if (launching)
 		return;
 	launching = true;
-	while (active < dq_policy.parallel && next_job < njobs) {
-		struct job *jb = jobs[next_job++];
+	while (active < dq_policy.parallel && next_job < nqueue) {
+		struct job *jb = queue[next_job++];
 
 		if (needs_target(jb)) {
 			active++;
@@ -1048,6 +1121,112 @@ launch(void)
 	launching = false;
 }
 
+/* The intent of a dead run as a job: its record and the changes it
+ * planned are all there is to go on, so the work is finished the same
+ * whatever this run's stream holds. NULL for an intent that planned no
+ * changes (not dq-apply's), which is said and left. */
+static struct job *
+unfinished_job(json_object *intent)
+{
+	json_object *rec = dq_get(intent, "record"), *ops;
+	json_object *planned = dq_get(dq_get(rec, "applied"), "changes");
+	json_object *d = dq_get(rec, "dispatch");
+	const char *decision = dq_get_str(d, "outcome");
+	struct job *jb;
+
+	if (!json_object_is_type(planned, json_type_array) ||
+	    psa_number(rec, "id") <= 0 || !dq_get_str(rec, "id")) {
+		dq_warnx("ticket %s: run %s (pid %ld) died with it unfinished, "
+		    "and its intent holds no planned changes: left as it is",
+		    dq_get_str(rec, "id") ? dq_get_str(rec, "id") : "?",
+		    dq_get_str(intent, "run") ? dq_get_str(intent, "run") : "?",
+		    (long)json_object_get_int64(dq_get(intent, "pid")));
+		return NULL;
+	}
+	jb = xcalloc(1, sizeof *jb);
+	json_object_deep_copy(rec, &jb->rec, NULL);
+	json_object_object_del(jb->rec, "applied");
+	jb->intent = json_object_get(intent);
+	jb->id = dq_get_str(jb->rec, "id");
+	jb->seq = (long)json_object_get_int64(dq_get(intent, "seq"));
+	jb->psa_id = psa_number(jb->rec, "id");
+	jb->writes = true;
+	jb->changes = json_object_new_array();
+	expectation(jb);
+	if (decision && !strcmp(decision, "assigned"))
+		jb->want.owner = dq_get_str(d, "chosen");
+	if (decision && (!strcmp(decision, "assigned") ||
+	    !strcmp(decision, "team")) && dq_get_str(d, "team"))
+		jb->want.team = dq_get_str(d, "team");
+	for (size_t i = 0; i < json_object_array_length(planned); i++) {
+		json_object *c = json_object_array_get_idx(planned, i);
+		const char *method = dq_get_str(c, "method");
+		const char *path = dq_get_str(c, "path");
+		json_object *body = dq_get(c, "body");
+
+		if (!method || !path || !body)
+			continue;
+		if (!strcmp(method, "PATCH")) {
+			jb->patch = json_object_get(body);
+		} else if (!strcmp(path, "/schedule/entries")) {
+			jb->entry = json_object_get(body);
+		} else if (strlen(path) > 6 &&
+		    !strcmp(path + strlen(path) - 6, "/notes") &&
+		    dq_get_str(body, "text")) {
+			jb->note = xstrdup(dq_get_str(body, "text"));
+		}
+	}
+	ops = jb->patch;
+	for (size_t i = 0; json_object_is_type(ops, json_type_array) &&
+	    i < json_object_array_length(ops); i++) {
+		json_object *op = json_object_array_get_idx(ops, i);
+
+		if (same(dq_get_str(op, "path"), "status", false)) {
+			jb->want.status = NULL;
+			jb->status_id = (long)json_object_get_int64(dq_get(
+			    dq_get(op, "value"), "id"));
+		}
+	}
+	return jb;
+}
+
+/* Runs jobs, at most --parallel at once, until all are done. */
+static void
+run_jobs(struct job **v, size_t n)
+{
+	queue = v;
+	nqueue = n;
+	next_job = 0;
+	launch();
+	if (cw)
+		dq_cw_run(cw);
+}
+
+/* First, under the journal's lock, the tickets that dead runs left
+ * unfinished: ConnectWise's, for a run that writes there. */
+static void
+finish_unfinished(void)
+{
+	json_object *dead = dq_journal_unfinished(journal);
+	size_t len = json_object_array_length(dead), n = 0;
+	struct job **v = xcalloc(len + 1, sizeof *v);
+
+	for (size_t i = 0; i < len; i++) {
+		json_object *intent = json_object_array_get_idx(dead, i);
+		const char *target = dq_get_str(dq_get(dq_get(intent, "record"),
+		    "applied"), "target");
+
+		if (target && !strcmp(target, "connectwise") &&
+		    (v[n] = unfinished_job(intent)))
+			n++;
+	}
+	run_jobs(v, n);
+	for (size_t i = 0; i < n; i++)
+		free_job(v[i]);
+	free(v);
+	json_object_put(dead);
+}
+
 /* Tickets with nothing to write to the PSA are settled at once, their
  * outcomes journaled together; the rest go through their chains. */
 static void
@@ -1056,8 +1235,11 @@ commit_all(void)
 	if (dq_policy.journals.n)
 		journal = dq_journal_open(
 		    dq_policy.journals.v[dq_policy.journals.n - 1], run_id);
+	finished = json_object_new_object();
 	if (journal) {
 		dq_journal_lock(journal);
+		if (to_psa)
+			finish_unfinished();
 		/* dq-watch's events, so that it reports each once and a
 		 * cleared ticket counts as dispatched no more. */
 		for (size_t i = 0; i < json_object_array_length(events); i++)
@@ -1080,9 +1262,8 @@ commit_all(void)
 	}
 	if (journal)
 		dq_journal_unlock(journal);
-	launch();
-	if (cw)
-		dq_cw_run(cw);
+	run_jobs(jobs, njobs);
+	json_object_put(finished);
 }
 
 /* The stream */

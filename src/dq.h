@@ -676,8 +676,20 @@ bool dq_journal_busy(struct dq_journal *j, const char *ticket, char **run,
 /* Under the lock: adds a line; record is serialised now. */
 void dq_journal_add(struct dq_journal *j, const char *phase, long seq,
 	bool commit, json_object *record);
+/* Under the lock: writes the lines added and syncs them. */
+void dq_journal_sync(struct dq_journal *j);
 /* Writes the lines added, syncs them, and lets the lock go. */
 void dq_journal_unlock(struct dq_journal *j);
+/* Under the lock: the unfinished work of dead runs, as a new array of
+ * intent lines: per ticket the latest intent, when its process is dead,
+ * no outcome ended it and no later intent or settling outcome of the
+ * ticket followed it; tickets a live run holds are left out. */
+json_object *dq_journal_unfinished(struct dq_journal *j);
+/* Under the lock: adds the outcome line (record) that finishes the
+ * intent line of a dead run; its "finishes" names that intent's run,
+ * pid and seq. */
+void dq_journal_finish(struct dq_journal *j, json_object *intent,
+	json_object *record);
 /* Under the lock: the latest committed line that set where ticket stands
  * (an outcome that reached the target, approve, start, reject, an event
  * that cleared it), and its latest intent line; NULL if none. Borrowed. */

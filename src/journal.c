@@ -16,7 +16,13 @@
  * A new process that reuses a dead run's pid is not holding that lock
  * unless it is itself a journal writer. The locks are open file
  * description locks where the system has them, which no other descriptor
- * of the process can release by being closed. */
+ * of the process can release by being closed.
+ *
+ * The intent of a dead run is its unfinished work: the next writer
+ * finishes it (dq-apply re-reads the ticket and writes what is missing)
+ * and ends it with an outcome line of its own whose "finishes" names the
+ * intent's run, pid and seq. An intent that a later intent or settling
+ * outcome of the ticket followed is history, not work. */
 #include <config.h>
 
 #include <errno.h>
@@ -44,8 +50,9 @@ struct dq_journal {
 	long pid;
 	off_t offset;		/* how far the lines of others have been read */
 	size_t lines;		/* and how many lines that is */
-	json_object *open;	/* ticket -> [{"run", "pid"}]: unfinished intents
-				 * of other processes */
+	json_object *open;	/* ticket -> [{"run", "pid", "line",
+				 * "superseded"}]: unfinished intents of
+				 * other processes, oldest first */
 	json_object *standing;	/* ticket -> the latest line that set where
 				 * it stands */
 	json_object *intents;	/* ticket -> its latest intent line */
@@ -75,6 +82,7 @@ static const struct {
 	{ NULL, "run", json_type_string }, { NULL, "seq", json_type_int },
 	{ NULL, "pid", json_type_int }, { NULL, "at", json_type_string },
 	{ NULL, "wall", json_type_string }, { NULL, "commit", json_type_boolean },
+	{ NULL, "finishes", json_type_object },
 	{ "record", "kind", json_type_string },
 	{ "record", "id", json_type_string },
 	{ "record", "ticket", json_type_string },
@@ -402,6 +410,25 @@ same_holder(json_object *h, const char *run, long pid)
 	    !strcmp(dq_get_str(h, "run") ? dq_get_str(h, "run") : "", run);
 }
 
+/* Ends the open intent of run and pid for the ticket of holders. */
+static void
+end_holder(json_object *holders, const char *run, long pid)
+{
+	for (size_t i = 0; i < json_object_array_length(holders); i++)
+		if (same_holder(json_object_array_get_idx(holders, i), run, pid)) {
+			json_object_array_del_idx(holders, i, 1);
+			return;
+		}
+}
+
+static void
+supersede(json_object *holders)
+{
+	for (size_t i = 0; i < json_object_array_length(holders); i++)
+		json_object_object_add(json_object_array_get_idx(holders, i),
+		    "superseded", json_object_new_boolean(true));
+}
+
 /* Follows a committed line, of any process, into where its ticket stands
  * and what was last meant for it. */
 static void
@@ -461,8 +488,9 @@ track(struct dq_journal *j, const char *text)
 {
 	json_object *line = json_tokener_parse(text), *record, *holders, *h;
 	const char *phase = dq_get_str(line, "phase");
-	const char *run = dq_get_str(line, "run"), *ticket;
+	const char *run = dq_get_str(line, "run"), *ticket, *applied;
 	long pid = (long)json_object_get_int64(dq_get(line, "pid"));
+	json_object *finishes = dq_get(line, "finishes");
 	char why[128];
 
 	j->lines++;
@@ -482,18 +510,22 @@ track(struct dq_journal *j, const char *text)
 		holders = json_object_new_array();
 		json_object_object_add(j->open, ticket, holders);
 	}
+	applied = dq_get_str(dq_get(record, "applied"), "outcome");
 	if (!strcmp(phase, "intent")) {
+		supersede(holders);
 		h = json_object_new_object();
 		json_object_object_add(h, "run", json_object_new_string(run));
 		json_object_object_add(h, "pid", json_object_new_int64(pid));
+		json_object_object_add(h, "line", json_object_get(line));
 		json_object_array_add(holders, h);
 	} else if (!strcmp(phase, "outcome")) {
-		for (size_t i = 0; i < json_object_array_length(holders); i++)
-			if (same_holder(json_object_array_get_idx(holders, i), run,
-			    pid)) {
-				json_object_array_del_idx(holders, i, 1);
-				break;
-			}
+		end_holder(holders, run, pid);
+		if (finishes && dq_get_str(finishes, "run"))
+			end_holder(holders, dq_get_str(finishes, "run"),
+			    (long)json_object_get_int64(dq_get(finishes, "pid")));
+		if (applied && (!strcmp(applied, "applied") ||
+		    !strcmp(applied, "unchanged")))
+			supersede(holders);
 	}
 	if (json_object_array_length(holders) == 0)
 		json_object_object_del(j->open, ticket);
@@ -573,9 +605,32 @@ dq_journal_busy(struct dq_journal *j, const char *ticket, char **run,
 	return false;
 }
 
-void
-dq_journal_add(struct dq_journal *j, const char *phase, long seq,
-    bool commit, json_object *record)
+json_object *
+dq_journal_unfinished(struct dq_journal *j)
+{
+	json_object *dead = json_object_new_array();
+
+	json_object_object_foreach(j->open, ticket, holders) {
+		size_t n = json_object_array_length(holders);
+		json_object *last = n ? json_object_array_get_idx(holders, n - 1) :
+		    NULL;
+		char *run = NULL;
+		long pid;
+
+		if (!last || dq_get_bool(last, "superseded", false))
+			continue;
+		if (dq_journal_busy(j, ticket, &run, &pid)) {
+			free(run);	/* a live run has the ticket in hand */
+			continue;
+		}
+		json_object_array_add(dead, json_object_get(dq_get(last, "line")));
+	}
+	return dead;
+}
+
+static void
+add_line(struct dq_journal *j, const char *phase, long seq, bool commit,
+    json_object *record, json_object *finishes)
 {
 	json_object *line = json_object_new_object();
 	char at[DQ_TIMEBUF], wall[DQ_TIMEBUF];
@@ -590,10 +645,38 @@ dq_journal_add(struct dq_journal *j, const char *phase, long seq,
 	    dq_time_format(time(NULL), wall)));
 	json_object_object_add(line, "commit", json_object_new_boolean(commit));
 	json_object_object_add(line, "pid", json_object_new_int64(j->pid));
+	if (finishes)
+		json_object_object_add(line, "finishes", finishes);
 	json_object_object_add(line, "record", json_object_get(record));
 	dq_buf_printf(&j->pending, "%s\n", dq_json_string(line));
 	track_state(j, line);
 	json_object_put(line);
+}
+
+void
+dq_journal_add(struct dq_journal *j, const char *phase, long seq,
+    bool commit, json_object *record)
+{
+	add_line(j, phase, seq, commit, record, NULL);
+}
+
+void
+dq_journal_finish(struct dq_journal *j, json_object *intent,
+    json_object *record)
+{
+	json_object *f = json_object_new_object(), *holders;
+	const char *run = dq_get_str(intent, "run");
+	long pid = (long)json_object_get_int64(dq_get(intent, "pid"));
+
+	json_object_object_add(f, "run", json_object_new_string(run ? run : ""));
+	json_object_object_add(f, "pid", json_object_new_int64(pid));
+	json_object_object_add(f, "seq", json_object_get(dq_get(intent, "seq")));
+	add_line(j, "outcome", 0, true, record, f);
+	if (json_object_object_get_ex(j->open, line_ticket(record), &holders)) {
+		end_holder(holders, run ? run : "", pid);
+		if (json_object_array_length(holders) == 0)
+			json_object_object_del(j->open, line_ticket(record));
+	}
 }
 
 static void
@@ -612,7 +695,7 @@ write_all(struct dq_journal *j, const char *s, size_t len)
 }
 
 void
-dq_journal_unlock(struct dq_journal *j)
+dq_journal_sync(struct dq_journal *j)
 {
 	struct stat st;
 	char last;
@@ -638,6 +721,12 @@ dq_journal_unlock(struct dq_journal *j)
 			j->lines += j->pending.s[i] == '\n';
 		free(dq_buf_take(&j->pending));
 	}
+}
+
+void
+dq_journal_unlock(struct dq_journal *j)
+{
+	dq_journal_sync(j);
 	flock(j->fd, LOCK_UN);
 }
 

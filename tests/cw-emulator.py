@@ -62,6 +62,15 @@ Faults (--fault, repeatable; also POST /__control/fault)
                                with "Retry-After: 1" and the {"error": ...}
                                body; other codes with a {"code": ...} body.
   reset[@METHOD]:REGEX[:N]     close the connection without any reply.
+  drop[@METHOD]:REGEX[:N]      act on the request (a write is made), then
+                               close the connection without any reply: an
+                               answer lost on the way back.
+  stall[@METHOD]:REGEX[:N]     act on the request, log it, then hold the
+                               reply until the faults are cleared (DELETE
+                               /__control/fault, {"clear": true} or a
+                               reset) or 60 s pass, and close the
+                               connection without it: a client killed
+                               while waiting for an answer.
   latency:MS[:REGEX[:N]]       delay matching requests (all, without REGEX)
                                by MS milliseconds; adds to --latency-ms.
 
@@ -1845,7 +1854,8 @@ class Fault:
     def __init__(self, kind, status=None, method=None, pattern=None,
                  count=None, latency_ms=0, retry_after=1, spec=None,
                  body=None):
-        self.kind = kind                # "status", "reset" or "latency"
+        self.kind = kind                # "status", "reset", "drop",
+        # "stall" or "latency"
         self.body = body                # a status fault's reply, if given
         self.status = status
         self.method = method.upper() if method else None
@@ -1885,13 +1895,13 @@ def parse_fault(spec, retry_after=1):
         if len(parts) < 2 or not parts[1].isdigit():
             raise ValueError("fault %r: latency needs milliseconds" % spec)
         kind, status, latency, rest = "latency", None, int(parts[1]), parts[2:]
-    elif head.lower() == "reset":
-        kind, status, latency, rest = "reset", None, 0, parts[1:]
+    elif head.lower() in ("reset", "drop", "stall"):
+        kind, status, latency, rest = head.lower(), None, 0, parts[1:]
     elif head.isdigit() and 400 <= int(head) <= 599:
         kind, status, latency, rest = "status", int(head), 0, parts[1:]
     else:
-        raise ValueError("fault %r: expected an HTTP status 400-599, reset "
-                         "or latency" % spec)
+        raise ValueError("fault %r: expected an HTTP status 400-599, reset, "
+                         "drop, stall or latency" % spec)
     if kind != "latency" and not rest:
         raise ValueError("fault %r: a path regex is required" % spec)
     count = None
@@ -1927,8 +1937,9 @@ def fault_from_json(obj, retry_after=1):
     if "latency_ms" in obj:
         return Fault("latency", None, obj.get("method"), pattern, count,
                      int(obj["latency_ms"]))
-    if obj.get("reset"):
-        return Fault("reset", None, obj.get("method"), pattern, count)
+    for kind in ("reset", "drop", "stall"):
+        if obj.get(kind):
+            return Fault(kind, None, obj.get("method"), pattern, count)
     status = obj.get("status")
     if status == 200 and "body" in obj:
         pass                    # a reply of any shape, for dq's checks
@@ -1944,6 +1955,8 @@ class Faults:
     def __init__(self):
         self.lock = threading.Lock()
         self.active = []
+        # Set when the faults are cleared: stalled replies end.
+        self.released = threading.Event()
 
     def add(self, fault):
         with self.lock:
@@ -1952,6 +1965,14 @@ class Faults:
     def clear(self):
         with self.lock:
             self.active = []
+            self.released.set()
+            self.released = threading.Event()
+
+    def stall(self, seconds=60):
+        """Wait until the faults are cleared (or seconds pass)."""
+        with self.lock:
+            released = self.released
+        released.wait(seconds)
 
     def describe(self):
         with self.lock:
@@ -2045,6 +2066,15 @@ class Reset(Exception):
     """Close the connection without answering (the reset fault)."""
 
 
+class Unanswered(Exception):
+    """The request was acted on; its answer is not sent (drop, stall)."""
+
+    def __init__(self, fault, status):
+        Exception.__init__(self)
+        self.fault = fault
+        self.status = status
+
+
 def accepts_gzip(header):
     for part in (header or "").split(","):
         name, _, params = part.strip().partition(";")
@@ -2106,13 +2136,19 @@ class Emulator:
         entry.update({"method": h.command, "path": path, "query": split.query,
                       "params": dict(parse_qsl(split.query,
                                                keep_blank_values=True))})
-        reset = False
+        reset = stalled = False
         try:
             status, payload, headers = self.api(h, path, split.query, body,
                                                 entry)
         except Reset:
             status, reset = 0, True
             entry["notes"] = entry.get("notes", []) + ["connection reset"]
+        except Unanswered as done:
+            # The status it would have had is logged: the write was made.
+            status, reset = done.status, True
+            stalled = done.fault.kind == "stall"
+            entry["notes"] = entry.get("notes", []) + [
+                "acted on; answer %s" % ("held" if stalled else "dropped")]
         except Exception as exc:    # an emulator bug: say so, keep serving
             import traceback
             traceback.print_exc()
@@ -2123,6 +2159,8 @@ class Emulator:
         # may read the log at once and must find the request in it.
         entry["status"] = status
         self.log.end(entry)
+        if stalled:
+            self.faults.stall()
         if reset:
             h.close_connection = True
             return
@@ -2150,7 +2188,8 @@ class Emulator:
             entry["fault"] = fault.describe()
             if fault.kind == "reset":
                 raise Reset()
-            return self.fault_answer(fault, entry)
+            if fault.kind not in ("drop", "stall"):
+                return self.fault_answer(fault, entry)
         try:
             if not path.startswith(API_PREFIX):
                 return self.outside_api(h, path, body, entry)
@@ -2167,9 +2206,11 @@ class Emulator:
                 # Serialise under the lock: later writes cannot tear it.
                 payload = None if payload is None else json.dumps(
                     payload, separators=(",", ":"), ensure_ascii=False)
-            return status, payload, headers
         except ApiError as err:
-            return err.status, err.body(), err.headers
+            status, payload, headers = err.status, err.body(), err.headers
+        if fault is not None:
+            raise Unanswered(fault, status)
+        return status, payload, headers
 
     def fault_answer(self, fault, entry):
         if fault.body is not None:
