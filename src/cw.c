@@ -178,27 +178,38 @@ read_credentials(struct cw_settings *s, const char *path)
 	fclose(fp);
 }
 
-/* The file's settings win; the environment fills in the rest. */
+/* A file named by --credentials or DQ_CW_CREDENTIALS wins over the
+ * environment, which fills in the rest; the environment wins over a
+ * file found in the default places, so a shell's own DQ_CW_* is what
+ * that shell uses. */
 static void
 load_settings(struct cw_settings *s)
 {
-	const char *file = dq_policy.credentials;
+	const char *named = dq_policy.credentials;
+	char *found = NULL;
 
-	if (!file || !*file)
-		file = getenv("DQ_CW_CREDENTIALS");
-	if (file && *file)
-		read_credentials(s, file);
+	if (!named || !*named)
+		named = getenv("DQ_CW_CREDENTIALS");
+	if (named && *named)
+		read_credentials(s, named);
+	else if ((found = dq_config_path("connectwise")))
+		read_credentials(s, found);
 	for (size_t i = 0; i < NKEYS; i++) {
 		char **v = setting(s, &cw_keys[i]);
 		const char *env = getenv(cw_keys[i].env);
 
-		if (!*v && env && *env)
+		if (env && *env && (!*v || found)) {
+			if (*v)
+				explicit_bzero(*v, strlen(*v));
+			free(*v);
 			*v = xstrdup(env);
+		}
 		if (!*v)
 			dq_die(DQ_EXIT_CONFIG, "no ConnectWise %s: set %s or %s "
 			    "in a credentials file", cw_keys[i].what,
 			    cw_keys[i].env, cw_keys[i].file_key);
 	}
+	free(found);
 }
 
 static bool

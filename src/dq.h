@@ -312,6 +312,10 @@ int dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 typedef void (*dq_config_fn)(const char *path, size_t lineno,
 	const char *key, const char *val, void *arg);
 void dq_config_read(FILE *fp, const char *path, dq_config_fn fn, void *arg);
+/* Where a configuration file NAME is found when none is named:
+ * $XDG_CONFIG_HOME/dq/NAME (else ~/.config/dq/NAME), then /etc/dq/NAME;
+ * the first that exists (allocated), or NULL. */
+char *dq_config_path(const char *name);
 /* "sha256:<hex>" of prog's effective settings and the given extra
  * text (files that shape decisions); a static buffer. */
 const char *dq_policy_digest(unsigned prog, const char *extra, size_t extralen);

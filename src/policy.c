@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dq.h"
 
@@ -539,11 +541,39 @@ static void
 load_file(const char *path, unsigned prog)
 {
 	FILE *fp = fopen(path, "r");
+	struct stat st;
 
 	if (!fp)
 		dq_die(DQ_EXIT_NOINPUT, "%s: %s", path, strerror(errno));
+	/* A directory opens, and reads as nothing: an empty policy that
+	 * would dispatch everything with no filter. */
+	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode))
+		dq_die(DQ_EXIT_NOINPUT, "%s: is a directory, not a policy file",
+		    path);
 	dq_config_read(fp, path, policy_key, &prog);
 	fclose(fp);
+}
+
+char *
+dq_config_path(const char *name)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char *path = NULL;
+
+	/* The XDG base directory rule: a relative XDG_CONFIG_HOME is
+	 * ignored, and HOME's .config stands in. */
+	if (xdg && *xdg == '/')
+		path = dq_asprintf("%s/dq/%s", xdg, name);
+	else if (home && *home)
+		path = dq_asprintf("%s/.config/dq/%s", home, name);
+	if (path && access(path, F_OK) == 0)
+		return path;
+	free(path);
+	path = dq_asprintf("/etc/dq/%s", name);
+	if (access(path, F_OK) == 0)
+		return path;
+	free(path);
+	return NULL;
 }
 
 static _Noreturn void usage_error(const char *fmt, ...)
@@ -619,6 +649,7 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 	bool cli_list[NOPTS] = { false };
 	const char *policy = getenv("DQ_POLICY"), *env_now = getenv("DQ_NOW");
 	const char *err;
+	char *found;
 	size_t nl = 0, ns = 0;
 	int c;
 
@@ -681,8 +712,12 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 		if (!strcmp(opts[idx].name, "policy"))
 			policy = optarg;
 	}
-	if (policy && *policy)
+	if (!policy && (found = dq_config_path("policy"))) {
+		load_file(found, prog);
+		free(found);
+	} else if (policy && *policy) {
 		load_file(policy, prog);
+	}
 	if (env_now && *env_now && !dq_policy.now_set) {
 		if (!dq_time_parse(env_now, &dq_policy.now))
 			usage_error("DQ_NOW: expected an RFC 3339 time, not \"%s\"",

@@ -409,6 +409,51 @@ requests_to() {
 	assert_output bad
 }
 
+# The emulator's credentials as a file, at $1.
+creds_file() {
+	mkdir -p "$(dirname "$1")"
+	printf 'cw-url = %s\ncw-company = %s\ncw-public-key = %s\ncw-private-key = %s\ncw-client-id = %s\n' \
+	    "$DQ_CW_URL" "$DQ_CW_COMPANY" "$DQ_CW_PUBLIC_KEY" \
+	    "$DQ_CW_PRIVATE_KEY" "$DQ_CW_CLIENT_ID" > "$1"
+	chmod 600 "$1"
+}
+
+no_cw_env() {
+	env -u DQ_CW_URL -u DQ_CW_COMPANY -u DQ_CW_PUBLIC_KEY \
+	    -u DQ_CW_PRIVATE_KEY -u DQ_CW_CLIENT_ID "$@"
+}
+
+@test "credentials are found in \$XDG_CONFIG_HOME/dq/connectwise, else ~/.config/dq/connectwise" {
+	creds_file "$XDG_CONFIG_HOME/dq/connectwise"
+	run -0 no_cw_env dq-fetch --connectwise --now "$NOW"
+	assert_line --partial '"kind":"ticket"'
+	mv "$XDG_CONFIG_HOME/dq/connectwise" "$BATS_TEST_TMPDIR/creds"
+	mkdir -p "$BATS_TEST_TMPDIR/home/.config/dq"
+	mv "$BATS_TEST_TMPDIR/creds" "$BATS_TEST_TMPDIR/home/.config/dq/connectwise"
+	run -0 no_cw_env XDG_CONFIG_HOME= HOME="$BATS_TEST_TMPDIR/home" \
+	    dq-fetch --connectwise --now "$NOW"
+	assert_line --partial '"kind":"ticket"'
+	# Nothing in either place, nothing in the environment.
+	run -78 no_cw_env dq-fetch --connectwise --now "$NOW"
+}
+
+@test "credentials: the environment wins over a file found by default, not over one named" {
+	creds_file "$XDG_CONFIG_HOME/dq/connectwise"
+	sed -i 's/^cw-private-key = .*/cw-private-key = from-the-file/' \
+	    "$XDG_CONFIG_HOME/dq/connectwise"
+	run -0 fetch
+	DQ_CW_CREDENTIALS=$XDG_CONFIG_HOME/dq/connectwise run -69 fetch
+	run bash -c "cw_requests | jq -r .auth | sort -u"
+	assert_output --partial bad
+}
+
+@test "credentials found by default must be private too: exit 78" {
+	creds_file "$XDG_CONFIG_HOME/dq/connectwise"
+	chmod 644 "$XDG_CONFIG_HOME/dq/connectwise"
+	run -78 fetch
+	assert_output --partial "$XDG_CONFIG_HOME/dq/connectwise: credentials file is open to other users"
+}
+
 @test "credentials file: an unknown key is named, its value never" {
 	creds=$BATS_TEST_TMPDIR/creds
 	printf 'cw-privat-key = s3cr3t-value\n' >"$creds"

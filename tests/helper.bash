@@ -11,7 +11,10 @@ if [ -n "${DQ_BUILDDIR:-}" ]; then
 	PATH="$DQ_BUILDDIR/src:$PATH"
 fi
 export LC_ALL=C TZ=UTC
-unset DQ_POLICY DQ_NOW
+unset DQ_POLICY DQ_NOW DQ_CW_CREDENTIALS
+# The default policy and credentials are searched for under here, so
+# the tester's own ~/.config/dq never reaches a test.
+export XDG_CONFIG_HOME="${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-/nonexistent}}/config"
 
 # The tickets of a stream, one compact line each.
 tickets() {

@@ -125,6 +125,40 @@ judged"
 	assert_equal "${stderr_lines[0]}" 'dq-apply: --format: expected table, ndjson or csv, not "tabel"; did you mean "table"?'
 }
 
+@test "the default policy: \$XDG_CONFIG_HOME/dq/policy, else ~/.config/dq/policy" {
+	mkdir -p "$XDG_CONFIG_HOME/dq" "$BATS_TEST_TMPDIR/home/.config/dq"
+	printf 'mode = least-active\n' > "$XDG_CONFIG_HOME/dq/policy"
+	printf 'mode = manual\n' > "$BATS_TEST_TMPDIR/home/.config/dq/policy"
+	printf 'mode = earliest-slot\n' > "$policy"
+	ask() { dq-eligible < "$FIXTURES/desk.ndjson" | dq-pick | modes_of | sort -u | head -1; }
+	run ask
+	assert_output LEAST_ACTIVE
+	XDG_CONFIG_HOME= HOME=$BATS_TEST_TMPDIR/home run ask
+	assert_output MANUAL_ONLY
+	XDG_CONFIG_HOME=relative HOME=$BATS_TEST_TMPDIR/home run ask
+	assert_output MANUAL_ONLY
+	DQ_POLICY=$policy run ask
+	assert_output EARLIEST_SLOT
+	# DQ_POLICY set but empty: no policy file at all, the defaults.
+	DQ_POLICY= run ask
+	assert_output ROUND_ROBIN
+	run dq-pick -p /dev/null < /dev/null
+	assert_success
+}
+
+@test "a directory given as the policy is exit 66, never an empty policy" {
+	run --separate-stderr dq-eligible -p "$BATS_TEST_TMPDIR" < /dev/null
+	assert_failure 66
+	assert_equal "$stderr" "dq-eligible: $BATS_TEST_TMPDIR: is a directory, not a policy file"
+	DQ_POLICY=$BATS_TEST_TMPDIR run --separate-stderr dq-pick < /dev/null
+	assert_failure 66
+	assert_equal "$stderr" "dq-pick: $BATS_TEST_TMPDIR: is a directory, not a policy file"
+	mkdir -p "$XDG_CONFIG_HOME/dq/policy"
+	run --separate-stderr dq-pick < /dev/null
+	assert_failure 66
+	assert_equal "$stderr" "dq-pick: $XDG_CONFIG_HOME/dq/policy: is a directory, not a policy file"
+}
+
 @test "keys another dq program uses are ignored" {
 	printf 'company = Acme Corp\nmode = manual\n' > "$policy"
 	run dq-pick -p "$policy" < /dev/null
