@@ -402,11 +402,17 @@ pick(json_object *ticket, enum dq_mode mode, const struct dq_rule *rule,
 	return d;
 }
 
+/* DEFAULT_TEAM: the board's default team, unless triage already set a
+ * team, which the ticket keeps (DESIGN §3). */
 static json_object *
 default_team(json_object *ticket)
 {
 	struct dq_team *t = dq_default_team(ctx, dq_get_str(ticket, "board"));
+	const char *kept = dq_get_str(ticket, "team");
 
+	if (kept)
+		return decision(DQ_MODE_DEFAULT_TEAM, "team", NULL, NULL, NULL,
+		    kept, "default-team:kept");
 	if (!t)
 		return decision(DQ_MODE_DEFAULT_TEAM, "unassigned", NULL, NULL,
 		    NULL, NULL, "no-eligible-candidate");

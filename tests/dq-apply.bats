@@ -118,6 +118,31 @@ outcome 2 unassigned
 outcome 3 manual"
 }
 
+@test "DEFAULT_TEAM keeps a team triage set: nothing to write, dry run or commit" {
+	# 5003 is New with Help Desk's Tier 2 (32) set; the default is Tier 1 (31).
+	cw_curl -X PATCH -H 'Content-Type: application/json' \
+		--data-binary '[{"op":"replace","path":"team","value":{"id":32}}]' \
+		"$CW_URL/service/tickets/5003" >/dev/null
+	cw_control POST reset-log >/dev/null
+	dq-fetch --connectwise --now "$NOW" | dq-eligible --trigger-status New |
+		dq-pick --mode default-team >"$BATS_TEST_TMPDIR/teams"
+	run field 5003 '.dispatch | [.outcome, .team, .reason]' <"$BATS_TEST_TMPDIR/teams"
+	assert_output '["team","32","default-team:kept"]'
+	run field 5001 '.dispatch | [.outcome, .team, .reason]' <"$BATS_TEST_TMPDIR/teams"
+	assert_output '["team","31","default-team"]'
+	run bash -c "dq-apply '$BATS_TEST_TMPDIR/teams' | field 5003 .applied.changes"
+	assert_output '[]'
+	cw_control POST reset-log >/dev/null
+	run dq-apply --commit --journal "$journal" "$BATS_TEST_TMPDIR/teams"
+	assert_success
+	run field 5003 .applied.outcome <<<"$output"
+	assert_output '"unchanged"'
+	run grep 'tickets/500[13] ' <<<"$(writes)"
+	assert_output 'PATCH service/tickets/5001 200'
+	run bash -c "data service/tickets | jq '.[] | select(.id == 5003) | .team.id'"
+	assert_output 32
+}
+
 @test "--commit writes exactly the planned PATCH and POST bodies, once each" {
 	run --separate-stderr dq-apply --commit --status-after Assigned --journal "$journal" "$decided"
 	assert_success

@@ -42,6 +42,14 @@ decide() {
 	assert_line -n 2 '["1003","team",null,"20","default-team"]'
 }
 
+@test "DEFAULT_TEAM keeps a team already set, reason default-team:kept" {
+	run bash -c "dq-eligible < '$desk' | jq -c 'if .id == \"1001\" then .team = \"20\" elif .id == \"1002\" then .team = \"30\" else . end' | dq-pick --mode default-team | tickets | jq -c 'select(.dispatch.mode) | [.id, .dispatch.outcome, .dispatch.team, .dispatch.reason]'"
+	assert_line -n 0 '["1001","team","20","default-team:kept"]'
+	# kept although the board has no default team
+	assert_line -n 1 '["1002","team","30","default-team:kept"]'
+	assert_line -n 2 '["1003","team","20","default-team"]'
+}
+
 @test "DEFAULT_TEAM evaluates no workload or presence" {
 	run bash -c "printf '%s\n' '{\"kind\":\"team\",\"id\":\"5\",\"boards\":[\"B\"],\"members\":[],\"default\":true}' '{\"kind\":\"ticket\",\"id\":\"1\",\"board\":\"B\"}' | dq-pick --mode default-team | tickets | jq -c '.dispatch | [.outcome, .team, .candidates]'"
 	assert_output '["team","5",[]]'

@@ -54,10 +54,13 @@ setup() {
 	assert_line "company-excluded:Internal IT 3"
 }
 
-@test "Network Ops has no default team: default-team leaves its tickets unassigned" {
+@test "Network Ops has no default team: default-team leaves its unteamed tickets unassigned" {
 	# (unless the nights rule gives them to the After Hours team)
-	run bash -c "dq-eligible -q -p '$policy' '$snapshot' | dq-pick -p '$policy' --mode default-team | tickets | jq -r 'select(.board == \"Network Ops\" and .dispatch.mode and (.dispatch.reason | test(\"^rule:[^:]*:team$\") | not)) | .dispatch.outcome' | sort -u"
+	run bash -c "dq-eligible -q -p '$policy' '$snapshot' | dq-pick -p '$policy' --mode default-team | tickets | jq -r 'select(.board == \"Network Ops\" and .team == null and .dispatch.mode and (.dispatch.reason | test(\"^rule:[^:]*:team$\") | not)) | .dispatch.outcome' | sort -u"
 	assert_output unassigned
+	# 48137 came with team 34 from triage and keeps it
+	run bash -c "dq-eligible -q -p '$policy' '$snapshot' | dq-pick -p '$policy' --mode default-team | field 48137 '.dispatch | [.outcome, .team, .reason]'"
+	assert_output '["team","34","rule:network:prefer,default-team:kept"]'
 }
 
 @test "every mode runs on the example, the same bytes twice" {
