@@ -604,6 +604,15 @@ start(struct cw_req *r)
 	    r->body ? cw->write_headers : cw->headers);
 	if (r->body)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+	/* libcurl sends a request again, unasked, when a kept-alive
+	 * connection turns out closed before any answer came; a POST that
+	 * was acted on would then be made twice. On a connection of its own,
+	 * used once, a lost answer comes back as an error, and the caller
+	 * looks for what the POST made before it sends it again. */
+	if (!strcmp(r->method, "POST") && !r->resend) {
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	}
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -344,6 +344,36 @@ patch() {
 	assert_output '[]'
 }
 
+@test "a drop fault makes the write, then drops the connection without a reply" {
+	cw_fault 'drop@POST:/notes$:1' >/dev/null
+	run -52 cw_curl -X POST -H 'Content-Type: application/json' \
+		--data '{"text": "once", "internalAnalysisFlag": true}' \
+		"$CW_URL/service/tickets/5001/notes"
+	run jq '[.[] | select(.text == "once")] | length' <<<"$(cw_control GET 'data?path=service/tickets/5001/notes')"
+	assert_output 1
+	run jq -r 'select(.fault.kind == "drop") | "\(.method) \(.status) \(.notes[-1])"' "$CW_LOG"
+	assert_output "POST 201 acted on; answer dropped"
+}
+
+@test "a stall fault makes the write and holds the answer until the faults are cleared" {
+	cw_fault 'stall@PATCH:^service/tickets/5001$:1' >/dev/null
+	cw_curl -X PATCH -H 'Content-Type: application/json' \
+		--data '[{"op":"replace","path":"summary","value":"held"}]' \
+		"$CW_URL/service/tickets/5001" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	client=$!
+	for ((i = 0; i < 200; i++)); do
+		grep -q '"kind":"stall"' "$CW_LOG" 2>/dev/null && break
+		sleep 0.05
+	done
+	run jq -r '.[] | select(.id == 5001) | .summary' <<<"$(cw_control GET 'data?path=service/tickets')"
+	assert_output held
+	kill -0 "$client"
+	cw_control DELETE fault >/dev/null
+	rc=0
+	wait "$client" || rc=$?
+	assert_equal "$rc" 52
+}
+
 @test "bad fault specs are refused" {
 	run cw_fault '700:x:1'
 	assert_output --partial 'expected an HTTP status'

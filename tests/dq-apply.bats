@@ -421,3 +421,25 @@ outcome 8 applied 2026-03-10T15:10:00Z ezhao"
 	assert_success
 	assert_equal "$(outcomes <<<"$output" | grep -v unchanged)" "5006 applied"
 }
+
+@test "an answer lost after ConnectWise acted: nothing sent twice, nothing reported failed" {
+	# ConnectWise makes the entry or note, then the connection drops
+	# before its answer: libcurl must not send the POST again on its own,
+	# and dq-apply finds the write made before it reports or retries it.
+	cw_fault 'drop@POST:^schedule/entries$:3' 'drop@POST:/notes$:3' \
+		'drop@PATCH:^service/tickets/\d+$:2' >/dev/null
+	run --separate-stderr dq-apply --commit --note --journal "$journal" "$decided"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(outcomes <<<"$output" | grep -c ' applied$')" 8
+	assert_equal "$(cw_control GET faults)" "[]"
+	# Each POST reached ConnectWise once: one entry and one note a ticket.
+	assert_equal "$(writes | grep -c '^POST schedule/entries')" 8
+	assert_equal "$(writes | grep -c '^POST .*/notes')" 8
+	assert_equal "$(new_entries | awk '$2 == 1' | wc -l)" 8
+	run bash -c "for t in 5001 5002 5003 5004 5005 5006 5007 5008; do data service/tickets/\$t/notes | jq '[.[] | select(.text | startswith(\"dq \"))] | length'; done | sort -u"
+	assert_output 1
+	# The three entries whose answers were lost were looked for, and found.
+	run bash -c "cw_requests | jq -r 'select(.method == \"GET\" and (.path | endswith(\"schedule/entries\"))) | .items' | paste -sd' '"
+	assert_output "1 1 1"
+}
