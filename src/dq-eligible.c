@@ -335,12 +335,20 @@ judge(json_object *ticket, const char *previous_owner)
 	json_object *excluded = json_object_new_array();
 	const char *team = p->team, *name = p->name;
 	const char *pod = dq_pods_of_company(pods, dq_get_str(ticket, "company"));
+	json_object *fallback = NULL;
 	time_t now = dq_now();
 	char pod_pool[512];
 
 	if (pod && judge_pod(pod, pool, previous_owner, cands, excluded) > 0) {
 		snprintf(pod_pool, sizeof pod_pool, "pod:%s", pod);
 		name = pod_pool;
+		/* The board's pool, for dq-pick to fall back on when its
+		 * rules leave the pod's pool empty (DESIGN §4). */
+		fallback = json_object_new_array();
+		for (size_t i = 0; i < pool->n; i++)
+			if (!exclusion(pool->v[i], previous_owner, now))
+				json_object_array_add(fallback,
+				    json_object_new_string(pool->v[i]));
 	} else {
 		if (pod) {
 			excluded = keep_not_in_team(excluded);
@@ -353,8 +361,11 @@ judge(json_object *ticket, const char *previous_owner)
 	json_object_object_add(e, "team", team ? json_object_new_string(team) : NULL);
 	json_object_object_add(e, "pool", json_object_new_string(name));
 	json_object_object_add(e, "candidates", cands);
-	json_object_object_add(e, "active", active_counts(cands));
+	json_object_object_add(e, "active", active_counts(fallback ?
+	    fallback : cands));
 	json_object_object_add(e, "excluded", excluded);
+	if (fallback)
+		json_object_object_add(e, "fallback", fallback);
 	return e;
 }
 

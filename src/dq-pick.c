@@ -344,22 +344,15 @@ narrow(const struct dq_rule *r, struct cand *c, size_t n,
 	return k;
 }
 
-static json_object *
-pick(json_object *ticket, enum dq_mode mode, const struct dq_rule *rule,
-    bool *missed)
+/* The candidates of ids that this run has not filled up (and, for
+ * EARLIEST_SLOT, that have a slot) into c; the others into excluded.
+ * Returns how many. */
+static size_t
+gather(json_object *eligible, json_object *ids, enum dq_mode mode,
+    struct cand *c, json_object *excluded)
 {
-	json_object *eligible = dq_get(ticket, "eligible");
-	json_object *ids = dq_get(eligible, "candidates");
-	const char *team = dq_get_str(eligible, "team");
-	json_object *excluded = json_object_new_array(), *candidates;
-	struct cand *c;
 	size_t n = 0;
-	char reason[256];
 
-	if (!ids || !json_object_is_type(ids, json_type_array))
-		dq_die_data("ticket %s has no \"eligible\" candidates: run "
-		    "dq-eligible before dq-pick", dq_get_str(ticket, "id"));
-	c = xcalloc(json_object_array_length(ids), sizeof *c);
 	for (size_t i = 0; i < json_object_array_length(ids); i++) {
 		const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
 		struct dq_member *m = dq_member_get(ctx, id);
@@ -375,6 +368,7 @@ pick(json_object *ticket, enum dq_mode mode, const struct dq_rule *rule,
 			json_object_array_add(excluded, excluded_json(id, why));
 			continue;
 		}
+		memset(&c[n], 0, sizeof c[n]);
 		c[n].m = m;
 		c[n].active = active;
 		if (mode == DQ_MODE_EARLIEST_SLOT && (no_slot = find_slot(&c[n]))) {
@@ -383,22 +377,73 @@ pick(json_object *ticket, enum dq_mode mode, const struct dq_rule *rule,
 		}
 		n++;
 	}
-	n = narrow(rule, c, n, excluded, missed);
+	return n;
+}
+
+static json_object *
+string_list(json_object *eligible, const char *key, json_object *ticket)
+{
+	json_object *ids = dq_get(eligible, key);
+
+	if (!ids || !json_object_is_type(ids, json_type_array))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(ids); i++)
+		if (!json_object_is_type(json_object_array_get_idx(ids, i),
+		    json_type_string))
+			dq_die_data("ticket %s: eligible \"%s\" must be a list of "
+			    "member ids", dq_get_str(ticket, "id"), key);
+	return ids;
+}
+
+static json_object *
+pick(json_object *ticket, enum dq_mode mode, const struct dq_rule *rule,
+    bool *missed)
+{
+	json_object *eligible = dq_get(ticket, "eligible");
+	json_object *ids = string_list(eligible, "candidates", ticket);
+	json_object *fallback = string_list(eligible, "fallback", ticket);
+	const char *team = dq_get_str(eligible, "team");
+	const char *pool = dq_get_str(eligible, "pool");
+	json_object *excluded = json_object_new_array(), *candidates, *d;
+	bool fell_back = false;
+	struct cand *c;
+	size_t n;
+	char reason[256];
+
+	if (!ids)
+		dq_die_data("ticket %s has no \"eligible\" candidates: run "
+		    "dq-eligible before dq-pick", dq_get_str(ticket, "id"));
+	c = xcalloc(json_object_array_length(ids) +
+	    (fallback ? json_object_array_length(fallback) : 0), sizeof *c);
+	n = narrow(rule, c, gather(eligible, ids, mode, c, excluded), excluded,
+	    missed);
+	/* A rule never strands a pod's ticket: when it leaves the pod's pool
+	 * empty, the board's pool is used (DESIGN §4). */
+	if (n == 0 && rule && fallback && pool && !strncmp(pool, "pod:", 4)) {
+		json_object_put(excluded);
+		excluded = json_object_new_array();
+		n = narrow(rule, c, gather(eligible, fallback, mode, c, excluded),
+		    excluded, missed);
+		fell_back = true;
+	}
 	if (n == 0) {
 		free(c);
-		return decision(mode, "unassigned", NULL, excluded, NULL, team,
+		d = decision(mode, "unassigned", NULL, excluded, NULL, team,
 		    "no-eligible-candidate");
+	} else {
+		rank(ticket, mode, c, n, reason, sizeof reason);
+		candidates = json_object_new_array();
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(candidates, candidate_json(&c[i], mode));
+		if (!team)
+			team = member_team(c[0].m, dq_get_str(ticket, "board"));
+		dq_member_dispatched(ctx, c[0].m);
+		d = decision(mode, "assigned", candidates, excluded, c[0].m->id,
+		    team, reason);
+		free(c);
 	}
-	rank(ticket, mode, c, n, reason, sizeof reason);
-	candidates = json_object_new_array();
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(candidates, candidate_json(&c[i], mode));
-	if (!team)
-		team = member_team(c[0].m, dq_get_str(ticket, "board"));
-	dq_member_dispatched(ctx, c[0].m);
-	json_object *d = decision(mode, "assigned", candidates, excluded,
-	    c[0].m->id, team, reason);
-	free(c);
+	if (fell_back)
+		json_object_object_add(d, "pool", json_object_new_string("pod-fallback"));
 	return d;
 }
 

@@ -54,6 +54,11 @@ setup() {
 	assert_line "company-excluded:Internal IT 3"
 }
 
+@test "a rule never strands a pod's ticket: 48121 falls back on the board's pool" {
+	run bash -c "dq-eligible -q -p '$policy' '$snapshot' | dq-pick -p '$policy' | field 48121 '[.eligible.pool, .dispatch.outcome, .dispatch.chosen, .dispatch.pool, .dispatch.reason, (.dispatch.excluded | map(.id))]'"
+	assert_output '["pod:Pod A","assigned","cross","pod-fallback","rule:no-juniors:exclude,least-active:5",["dkowalski","jchen"]]'
+}
+
 @test "Network Ops has no default team: default-team leaves its unteamed tickets unassigned" {
 	# (unless the nights rule gives them to the After Hours team)
 	run bash -c "dq-eligible -q -p '$policy' '$snapshot' | dq-pick -p '$policy' --mode default-team | tickets | jq -r 'select(.board == \"Network Ops\" and .team == null and .dispatch.mode and (.dispatch.reason | test(\"^rule:[^:]*:team$\") | not)) | .dispatch.outcome' | sort -u"
