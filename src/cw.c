@@ -30,11 +30,8 @@
  * used by dq were checked against. */
 #define CW_ACCEPT "Accept: application/vnd.connectwise.com+json; version=2026.4"
 #define CW_PAGE_SIZE 1000
-#define CW_RETRIES 5		/* after the first attempt */
 #define CW_BACKOFF_CAP_MS 30000
 #define CW_RETRY_AFTER_CAP_S 120
-#define CW_CONNECT_TIMEOUT_S 15
-#define CW_TIMEOUT_S 120
 
 struct cw_list;
 
@@ -620,8 +617,8 @@ start(struct cw_req *r)
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS,
 	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)CW_CONNECT_TIMEOUT_S);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)CW_TIMEOUT_S);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, dq_policy.connect_timeout);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, dq_policy.max_time);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (dq_policy.ca_file && *dq_policy.ca_file)
@@ -684,9 +681,9 @@ enum verdict { OK, RETRY, FAIL };
 static bool
 curl_permanent(CURLcode rc, int *exit)
 {
+	/* A name that does not resolve is not among these: resolvers fail
+	 * for a while, and NXDOMAIN looks the same to libcurl. */
 	switch (rc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:
@@ -713,15 +710,17 @@ static enum verdict
 judge(struct cw_req *r, CURLcode rc, long status, int *exit)
 {
 	bool post = !strcmp(r->method, "POST") && !r->resend;
-	bool again = r->attempt < CW_RETRIES;
+	bool again = r->attempt < dq_policy.retries;
 
 	*exit = DQ_EXIT_OK;
 	if (rc != CURLE_OK) {
 		if (curl_permanent(rc, exit))
 			return FAIL;
 		*exit = DQ_EXIT_TEMPFAIL;
-		return again && (!post || rc == CURLE_COULDNT_CONNECT) ?
-		    RETRY : FAIL;
+		/* Nothing was sent when no connection was made. */
+		return again && (!post || rc == CURLE_COULDNT_CONNECT ||
+		    rc == CURLE_COULDNT_RESOLVE_HOST ||
+		    rc == CURLE_COULDNT_RESOLVE_PROXY) ? RETRY : FAIL;
 	}
 	if (status >= 200 && status < 300)
 		return OK;
@@ -852,8 +851,8 @@ deliver(struct cw_req *r, CURLcode rc, long status, int exit)
 		else
 			describe_body(&msg, status, reply.body);
 		if (exit == DQ_EXIT_TEMPFAIL)
-			dq_buf_printf(&msg, " (gave up after %d attempts)",
-			    r->attempt + 1);
+			dq_buf_printf(&msg, " (gave up after %d attempt%s)",
+			    r->attempt + 1, r->attempt ? "s" : "");
 	}
 	reply.error = msg.s;
 	if (r->list)

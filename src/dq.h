@@ -290,6 +290,7 @@ struct dq_policy {
 	char *credentials, *ca_file, *zone_map;
 	struct dq_strlist tickets, journals;
 	long history_days, parallel;
+	long connect_timeout, max_time, retries;	/* every HTTP request */
 	char *rules_file, *rules_tz, *pods_file;	/* NULL: not given */
 	/* dq-apply, and dq-eligible's --once */
 	bool commit, note, once;

@@ -31,6 +31,9 @@ struct dq_policy dq_policy = {
 	.history_half_life_days = 90,
 	.history_days = 30,
 	.parallel = 8,
+	.connect_timeout = 15,
+	.max_time = 120,
+	.retries = 5,
 };
 
 /* OPT_STR is a string or a file name (a file whose content bears on the
@@ -94,6 +97,9 @@ static const struct opt opts[] = {
 	  "really write to the PSA and the journal (command line only)" },
 	{ "company", 'c', OPT_LIST, DQ_ELIGIBLE, &dq_policy.companies,
 	  0, 0, "NAME", "dispatch only tickets of company NAME (repeatable)" },
+	{ "connect-timeout", 0, OPT_INT, DQ_FETCH | DQ_APPLY,
+	  &dq_policy.connect_timeout, 1, 600, "SECONDS",
+	  "give up connecting after SECONDS (default 15)" },
 	{ "connectwise", 0, OPT_BOOL, DQ_FETCH, &dq_policy.connectwise, 0, 0,
 	  NULL, "read from ConnectWise Manage (DQ_CW_* or --credentials)" },
 	{ "credentials", 0, OPT_STR, DQ_FETCH | DQ_APPLY, &dq_policy.credentials,
@@ -138,6 +144,8 @@ static const struct opt opts[] = {
 	{ "max-active", 'a', OPT_INT, DQ_ELIGIBLE | DQ_PICK,
 	  &dq_policy.max_active, 0, 1000000, "N",
 	  "at most N active tickets a member (0: no cap; overrides max_concurrent)" },
+	{ "max-time", 0, OPT_INT, DQ_FETCH | DQ_APPLY, &dq_policy.max_time,
+	  1, 86400, "SECONDS", "stop a request after SECONDS (default 120)" },
 	{ "mode", 'm', OPT_MODE, DQ_PICK, &dq_policy.mode, 0, 0, "MODE",
 	  "manual, default-team, round-robin, priority-match, "
 	  "capability-match, least-active or earliest-slot (default round-robin)" },
@@ -170,6 +178,8 @@ static const struct opt opts[] = {
 	{ "require-approval", 0, OPT_BOOL, DQ_APPLY,
 	  &dq_policy.require_approval, 0, 0, NULL,
 	  "hold each webhook until dq-apply --approve" },
+	{ "retries", 0, OPT_INT, DQ_FETCH | DQ_APPLY, &dq_policy.retries, 0, 20,
+	  "N", "retry a transient failure N times (default 5)" },
 	{ "round-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.round_minutes, 1, 60, "N",
 	  "start slots on multiples of N minutes (default 5)" },
@@ -788,7 +798,10 @@ dq_policy_digest(unsigned prog, const char *extra, size_t extralen)
 
 		/* Settings that change no decision stay out of the digest. */
 		if (!(o->progs & prog) || o->type == OPT_SPECIAL ||
-		    o->type == OPT_TIME || o->value == &dq_policy.quiet)
+		    o->type == OPT_TIME || o->value == &dq_policy.quiet ||
+		    o->value == &dq_policy.connect_timeout ||
+		    o->value == &dq_policy.max_time ||
+		    o->value == &dq_policy.retries)
 			continue;
 		switch (o->type) {
 		case OPT_BOOL:

@@ -277,6 +277,14 @@ outcome conflict"
 outcome failed"
 }
 
+@test "--retries 0: a 503 on a write fails that ticket at the first answer" {
+	cw_fault '503@PATCH:^service/tickets/5008$' >/dev/null
+	run --separate-stderr dq-apply --commit --retries 0 --journal "$journal" "$decided"
+	assert_failure 75
+	assert_equal "$stderr" "dq-apply: ticket 5008: PATCH /service/tickets/5008: 503 ConnectWiseApi: Service Unavailable (gave up after 1 attempt)"
+	assert_equal "$(writes | grep -c '^PATCH service/tickets/5008 503$')" 1
+}
+
 @test "a write ConnectWise rejects as invalid is exit 65, with its message" {
 	run --separate-stderr dq-apply --commit --status-after "Old Triage" "$decided"
 	assert_failure 65

@@ -311,6 +311,42 @@ requests_to() {
 	assert_output 6
 }
 
+@test "--retries 0 gives up on the first 503; --retries 2 (or the policy key) tries three times" {
+	cw_fault '503:schedule/calendars$' >/dev/null
+	run --separate-stderr fetch --retries 0
+	assert_failure 75
+	assert_output ""
+	assert_equal "$stderr" "dq-fetch: GET /schedule/calendars: 503 ConnectWiseApi: Service Unavailable (gave up after 1 attempt)"
+	run bash -c "cw_requests | jq -r 'select(.path | endswith(\"schedule/calendars\")) | .status'"
+	assert_output 503
+	cw_control POST reset-log >/dev/null
+	printf 'retries = 2\n' > "$BATS_TEST_TMPDIR/policy"
+	run --separate-stderr fetch -p "$BATS_TEST_TMPDIR/policy"
+	assert_failure 75
+	assert_equal "$stderr" "dq-fetch: GET /schedule/calendars: 503 ConnectWiseApi: Service Unavailable (gave up after 3 attempts)"
+	run bash -c "cw_requests | jq -r 'select(.path | endswith(\"schedule/calendars\")) | .status' | wc -l"
+	assert_output 3
+}
+
+@test "a stalled reply hits --max-time: exit 75 naming the timeout" {
+	cw_fault 'stall:schedule/calendars$' >/dev/null
+	run --separate-stderr fetch --max-time 1 --retries 0
+	cw_control DELETE fault >/dev/null
+	assert_failure 75
+	assert_output ""
+	assert_regex "$stderr" '^dq-fetch: GET /schedule/calendars: Operation timed out after [0-9]+ milliseconds.* \(gave up after 1 attempt\)$'
+}
+
+@test "HTTP knobs are bounded like every number" {
+	run --separate-stderr fetch --connect-timeout 0
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'dq-fetch: --connect-timeout: expected a whole number from 1 to 600, not "0"'
+	run --separate-stderr fetch --retries 21
+	assert_failure 64
+	run --separate-stderr fetch --max-time soon
+	assert_failure 64
+}
+
 @test "401: exit 69 at once, no retry" {
 	run --separate-stderr env DQ_CW_PRIVATE_KEY=wrong dq-fetch --connectwise --now "$NOW"
 	assert_failure 69
@@ -486,10 +522,10 @@ no_cw_env() {
 	assert_output 0
 }
 
-@test "site URL: a host that does not resolve is exit 69" {
-	run --separate-stderr env DQ_CW_URL=https://cw.invalid/v4_6_release/apis/3.0 dq-fetch --connectwise
-	assert_failure 69
-	assert_regex "$stderr" '^dq-fetch: GET /[a-zA-Z/]+: .*(resolve|Resolv).*cw\.invalid'
+@test "site URL: a host that does not resolve is temporary, exit 75 after the retries" {
+	run --separate-stderr env DQ_CW_URL=https://cw.invalid/v4_6_release/apis/3.0 dq-fetch --connectwise --retries 1
+	assert_failure 75
+	assert_regex "$stderr" '^dq-fetch: GET /[a-zA-Z/]+: .*(resolve|Resolv).*cw\.invalid.* \(gave up after 2 attempts\)$'
 }
 
 @test "site URL: a wrong codebase is a 404, exit 69" {
