@@ -237,34 +237,88 @@ team_name(const char *id)
 	return t && t->name ? t->name : id;
 }
 
-/* One readable paragraph: what was decided, by which mode and why, who
- * came next, and which run and configuration decided. */
+/* "Tue 10 Mar 10:10": t on the wall clock of zone (NULL: UTC). */
+static void
+wall_time(const char *zone, time_t t, bool with_day, char *buf, size_t len)
+{
+	struct tm tm;
+
+	dq_zone_local(zone ? zone : "UTC", t, &tm);
+	strftime(buf, len, with_day ? "%a %d %b %H:%M" : "%H:%M", &tm);
+}
+
+/* "Booked Tue 10 Mar 10:10 to 10:40, America/New_York time.": the slot
+ * as the member's own calendar shows it. */
+static void
+note_slot(struct dq_buf *b, json_object *slot)
+{
+	const char *member = dq_get_str(slot, "member");
+	struct dq_member *m = member ? dq_member_get(ctx, member) : NULL;
+	const char *zone = m && m->tz ? m->tz : "UTC";
+	char from[64], to[64];
+	struct tm a, z;
+	time_t s, e;
+
+	if (!dq_time_parse(dq_get_str(slot, "start") ? dq_get_str(slot,
+	    "start") : "", &s) || !dq_time_parse(dq_get_str(slot, "end") ?
+	    dq_get_str(slot, "end") : "", &e))
+		return;
+	dq_zone_local(zone, s, &a);
+	dq_zone_local(zone, e, &z);
+	wall_time(zone, s, true, from, sizeof from);
+	wall_time(zone, e, a.tm_yday != z.tm_yday, to, sizeof to);
+	dq_buf_printf(b, " Booked %s to %s, %s time.", from, to, zone);
+}
+
+/* A runner-up as the mode measured it: "Manny Doe (3 open tickets)". */
+static void
+note_runner_up(struct dq_buf *b, const char *mode, json_object *c)
+{
+	const char *id = dq_get_str(c, "id");
+	json_object *score = dq_get(c, "score");
+	const char *n = score ? json_object_get_string(score) : NULL;
+
+	dq_buf_printf(b, "%s", member_name(id));
+	if (n && mode && !strcmp(mode, "LEAST_ACTIVE"))
+		dq_buf_printf(b, " (%s open ticket%s)", n, strcmp(n, "1") ? "s" : "");
+	else if (n && mode && !strcmp(mode, "CAPABILITY_MATCH"))
+		dq_buf_printf(b, " (%s matching label%s)", n,
+		    strcmp(n, "1") ? "s" : "");
+}
+
+/* One paragraph as a dispatcher would write it: who, why in words, the
+ * booked slot in the member's own time, who came next when the mode
+ * ranked them, and which run and configuration decided. */
 static char *
 note_text(json_object *t)
 {
 	json_object *d = dq_get(t, "dispatch"), *cands = dq_get(d, "candidates");
-	json_object *slot = dq_get(t, "slot");
 	const char *chosen = dq_get_str(d, "chosen"), *team = dq_get_str(d, "team");
 	const char *mode = dq_get_str(d, "mode"), *reason = dq_get_str(d, "reason");
 	const char *config = dq_get_str(d, "config");
 	size_t shown = 0, n = json_object_is_type(cands, json_type_array) ?
 	    json_object_array_length(cands) : 0, others = 0;
+	/* A rule that named the owner ranked nobody; one that narrowed
+	 * the candidates left the ranking to the mode. */
+	bool ranked = chosen && reason && (strncmp(reason, "rule:", 5) != 0 ||
+	    strchr(reason, ','));
 	struct dq_buf b = { 0 };
+	char *why = dq_reason_words(reason);
 
 	if (chosen) {
-		dq_buf_printf(&b, "dq assigned this ticket to %s (%s)",
-		    member_name(chosen), chosen);
+		dq_buf_printf(&b, "dq assigned this ticket to %s", member_name(chosen));
 		if (team)
-			dq_buf_printf(&b, ", team %s (%s)", team_name(team), team);
+			dq_buf_printf(&b, " of team %s", team_name(team));
 	} else {
-		dq_buf_printf(&b, "dq gave this ticket to team %s (%s), with no "
-		    "owner", team ? team_name(team) : "?", team ? team : "?");
+		dq_buf_printf(&b, "dq gave this ticket to team %s, with no owner",
+		    team ? team_name(team) : "?");
 	}
-	dq_buf_printf(&b, ", by %s: %s.", mode ? mode : "?", reason ? reason : "?");
-	for (size_t i = 0; i < n; i++) {
+	dq_buf_printf(&b, ". Why: %s.", why);
+	free(why);
+	note_slot(&b, dq_get(t, "slot"));
+	for (size_t i = 0; ranked && i < n; i++) {
 		json_object *c = json_object_array_get_idx(cands, i);
 		const char *id = dq_get_str(c, "id");
-		json_object *score = dq_get(c, "score");
 
 		if (!id || same(id, chosen, false))
 			continue;
@@ -272,20 +326,16 @@ note_text(json_object *t)
 			others++;
 			continue;
 		}
-		dq_buf_printf(&b, "%s%s", shown ? ", " : " Runners-up: ", id);
-		if (score)
-			dq_buf_printf(&b, " (score %s)", json_object_get_string(score));
+		dq_buf_printf(&b, "%s", shown ? ", " : " Next in line: ");
+		note_runner_up(&b, mode, c);
 		shown++;
 	}
 	if (others)
 		dq_buf_printf(&b, " and %zu more", others);
 	if (shown)
 		dq_buf_add(&b, ".", 1);
-	else if (chosen)
-		dq_buf_printf(&b, " No other candidate was eligible.");
-	if (dq_get_str(slot, "start") && dq_get_str(slot, "end"))
-		dq_buf_printf(&b, " Booked from %s to %s.", dq_get_str(slot, "start"),
-		    dq_get_str(slot, "end"));
+	else if (ranked)
+		dq_buf_printf(&b, " Nobody else was eligible.");
 	dq_buf_printf(&b, " Run %s%s%s.", run_id, config ? ", configuration " : "",
 	    config ? config : "");
 	return dq_buf_take(&b);

@@ -62,6 +62,13 @@ bool dq_strlist_has(const struct dq_strlist *l, const char *s);
 bool dq_strlist_has_icase(const struct dq_strlist *l, const char *s);
 int dq_strcmp_ptr(const void *a, const void *b);
 
+/* words.c: decisions in words */
+
+/* A dispatch reason as a dispatcher says it: "least active: 2 open
+ * tickets", "rule vip-acme: assign"; a reason it does not know, as it
+ * is. Allocated. */
+char *dq_reason_words(const char *reason);
+
 /* suggest.c: help for a mistyped word */
 
 /* The one of n choices that word most likely misspells (edit distance,

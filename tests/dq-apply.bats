@@ -172,11 +172,11 @@ outcome 3 manual"
 	assert_output application/json
 }
 
-@test "--note posts one readable internal note: mode, chosen, reason, runners-up" {
+@test "--note posts one readable internal note: who, why in words, the slot in their zone, runners-up" {
 	run dq-apply --commit --note "$decided"
 	assert_success
 	run body_of POST service/tickets/5006/notes
-	assert_output --regexp '^\{"text":"dq assigned this ticket to Alice Doe \(adoe\), team Tier 1 \(31\), by ROUND_ROBIN: round-robin\. Runners-up: [a-z]+.*\. Booked from 2026-03-10T15:10:00Z to 2026-03-10T15:40:00Z\. Run dq-20260310T150000Z-[0-9a-f]{8}, configuration sha256:[0-9a-f]{64}\.","detailDescriptionFlag":false,"internalAnalysisFlag":true,"resolutionFlag":false,"processNotifications":false\}$'
+	assert_output --regexp '^\{"text":"dq assigned this ticket to Alice Doe of team Tier 1\. Why: round robin: the longest without a new ticket\. Booked Tue 10 Mar 11:10 to 11:40, America/New_York time\. Next in line: Michael Doe, Sam Wright\. Run dq-20260310T150000Z-[0-9a-f]{8}, configuration sha256:[0-9a-f]{64}\.","detailDescriptionFlag":false,"internalAnalysisFlag":true,"resolutionFlag":false,"processNotifications":false\}$'
 	run bash -c "data service/tickets/5006/notes | jq -c '[.[] | select(.text | startswith(\"dq assigned\")) | .internalAnalysisFlag]'"
 	assert_output '[true]'
 }

@@ -38,6 +38,21 @@ setup() {
 	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/j")" 45
 }
 
+@test "the internal note reads as a dispatcher writes it: who, why, when in their zone, who was next" {
+	run bash -c "dq-eligible -p '$policy' '$snapshot' 2>/dev/null | dq-pick -p '$policy' |
+		dq-schedule -p '$policy' | dq-apply --note --format ndjson |
+		jq -r 'select(.kind == \"ticket\") | .id as \$id | .applied.changes[]? |
+			select(.path | endswith(\"/notes\")) | \"\(\$id) \(.body.text)\"' |
+		sed 's/ Run example-2026-11-23T15:00Z, configuration sha256:[0-9a-f]*\.\$//'"
+	assert_success
+	# A rule that names the owner ranked nobody: no runners-up.
+	assert_line "48113 dq assigned this ticket to Andrew Doe of team Service Desk. Why: rule vip-acme: assign. Booked Mon 23 Nov 10:40 to 11:10, America/New_York time."
+	assert_line "48101 dq gave this ticket to team After Hours, with no owner. Why: rule nights: team."
+	assert_line "48119 dq assigned this ticket to Dana Kowalski of team Service Desk. Why: least active: 2 open tickets. Booked Mon 23 Nov 09:40 to 10:10, America/Chicago time. Next in line: Ravi Patel (4 open tickets), Jamie Chen (5 open tickets), Manny Doe (7 open tickets) and 1 more."
+	assert_line "48121 dq assigned this ticket to Chris Ross of team Projects. Why: rule no-juniors: exclude, then least active: 5 open tickets. Booked Mon 23 Nov 07:10 to 07:40, America/Los_Angeles time. Nobody else was eligible."
+	assert_line "48122 dq assigned this ticket to Lena Okafor of team Network Engineering. Why: rule network: prefer, then least active: 2 open tickets. Booked Tue 24 Nov 08:00 to 08:30, Europe/London time. Next in line: Marco Garcia (5 open tickets), Chris Ross (6 open tickets), Aisha Gupta (8 open tickets) and 1 more."
+}
+
 @test "every stage accepts the example policy" {
 	for p in dq-eligible dq-pick dq-schedule dq-apply; do
 		run "$p" --policy "$policy" < /dev/null
