@@ -22,6 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 
 #include "dq.h"
@@ -210,10 +215,46 @@ load_settings(struct cw_settings *s)
 }
 
 static bool
+loopback_address(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr.s_addr) >> 24) == 127;
+	return sa->sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(
+	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+}
+
+/* An address literal in 127.0.0.0/8 or ::1, or localhost when every
+ * address it resolves to is one: a name is never judged by how it
+ * looks (127.example.com is anybody's). */
+static bool
 is_loopback(const char *host)
 {
-	return !strcasecmp(host, "localhost") || !strncmp(host, "127.", 4) ||
-	    !strcmp(host, "[::1]") || !strcmp(host, "::1");
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *a;
+	struct in_addr v4;
+	struct in6_addr v6;
+	char bare[64];
+	size_t len = strlen(host);
+	bool all = true;
+
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']' &&
+	    len - 2 < sizeof bare) {
+		memcpy(bare, host + 1, len - 2);
+		bare[len - 2] = '\0';
+		return inet_pton(AF_INET6, bare, &v6) == 1 &&
+		    IN6_IS_ADDR_LOOPBACK(&v6);
+	}
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &v6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&v6);
+	if (strcasecmp(host, "localhost") != 0 ||
+	    getaddrinfo(host, NULL, &hints, &res) != 0)
+		return false;
+	for (a = res; a; a = a->ai_next)
+		all = all && loopback_address(a->ai_addr);
+	freeaddrinfo(res);
+	return all;
 }
 
 /* https anywhere; plain http only to this machine (tests, a local proxy),

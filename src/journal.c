@@ -377,7 +377,8 @@ dq_journal_open(const char *path, const char *run)
 {
 	struct dq_journal *j = xcalloc(1, sizeof *j);
 
-	j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	/* Ticket data and agents' webhook URLs: for its owner's eyes. */
+	j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (j->fd < 0)
 		dq_die(DQ_EXIT_IO, "%s: %s", path, strerror(errno));
 	j->path = xstrdup(path);

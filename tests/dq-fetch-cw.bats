@@ -522,6 +522,27 @@ no_cw_env() {
 	assert_output 0
 }
 
+@test "site URL: loopback is an address in 127.0.0.0/8 or ::1, or localhost; never a name that looks like one" {
+	for host in 127.attacker.example 127.0.0.1.nip.io localhost.attacker.example; do
+		run --separate-stderr env DQ_CW_URL="http://$host/v4_6_release/apis/3.0" dq-fetch --connectwise
+		assert_failure 78
+		assert_equal "$stderr" "dq-fetch: ConnectWise site URL: http:// to $host refused; use https (plain http only to a loopback address)"
+	done
+	# Accepted: the run goes as far as connecting (nobody listens there).
+	for host in 127.0.0.1 127.8.9.10 '[::1]' localhost; do
+		run --separate-stderr env DQ_CW_BACKOFF_MS=1 DQ_CW_URL="http://$host:9/v4_6_release/apis/3.0" dq-fetch --connectwise
+		assert_failure 75
+		[[ $stderr != *refused* ]]
+	done
+	# A member's webhook is held to the same rule.
+	printf '%s\n' '{"kind":"member","id":"victor","webhook":"http://127.attacker.example/hook"}' \
+		'{"kind":"ticket","id":"1","dispatch":{"outcome":"assigned","chosen":"victor"}}' \
+		>"$BATS_TEST_TMPDIR/agents"
+	run --separate-stderr dq-apply --target webhook "$BATS_TEST_TMPDIR/agents"
+	assert_failure 65
+	[[ $stderr == *"member victor: webhook http:// to 127.attacker.example refused"* ]]
+}
+
 @test "site URL: a host that does not resolve is temporary, exit 75 after the retries" {
 	run --separate-stderr env DQ_CW_URL=https://cw.invalid/v4_6_release/apis/3.0 dq-fetch --connectwise --retries 1
 	assert_failure 75

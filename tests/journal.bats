@@ -252,3 +252,14 @@ journal_line() {
 		assert_regex "$stderr" "^dq-eligible: $journal: line 1: \""
 	done
 }
+
+@test "the journal is created readable by its owner only, whatever the umask" {
+	run bash -c "umask 000; dq-eligible -q -p '$policy' '$snapshot' | dq-pick -q -p '$policy' | dq-apply --commit --target none --journal '$journal' >/dev/null"
+	assert_success
+	assert_equal "$(stat -c %a "$journal")" 600
+	# One that exists keeps the mode its owner gave it.
+	chmod 640 "$journal"
+	run bash -c "umask 000; dq-apply --commit --target none --journal '$journal' </dev/null"
+	assert_success
+	assert_equal "$(stat -c %a "$journal")" 640
+}
