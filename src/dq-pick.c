@@ -19,6 +19,7 @@ struct cand {
 	long score;		/* matches (higher first) or active count */
 	long active;
 	long history;		/* thousandths */
+	struct dq_evidence evidence;	/* what earned history */
 	struct dq_span slot;	/* earliest slot */
 	long density;		/* thousandths */
 };
@@ -89,6 +90,19 @@ ticket_labels(json_object *ticket, struct dq_strlist *out)
 	}
 }
 
+/* The history score, and the closed tickets that earned it (DESIGN §3). */
+static void
+add_history(json_object *o, const struct cand *c)
+{
+	json_object *ids = json_object_new_array();
+
+	for (size_t i = 0; i < c->evidence.n; i++)
+		json_object_array_add(ids, json_object_new_string(
+		    c->evidence.ticket[i]));
+	json_object_object_add(o, "history", dq_json_milli(c->history));
+	json_object_object_add(o, "evidence", ids);
+}
+
 static json_object *
 candidate_json(const struct cand *c, enum dq_mode mode)
 {
@@ -120,13 +134,13 @@ candidate_json(const struct cand *c, enum dq_mode mode)
 		    dq_time_format(c->slot.end, buf)));
 		json_object_object_add(o, "slot", slot);
 		json_object_object_add(o, "density", dq_json_milli(c->density));
-		json_object_object_add(o, "history", dq_json_milli(c->history));
+		add_history(o, c);
 		return o;
 	}
 	json_object_object_add(o, "score", json_object_new_int64(c->score));
 	json_object_object_add(o, "active", json_object_new_int64(c->active));
 	if (mode == DQ_MODE_LEAST_ACTIVE)
-		json_object_object_add(o, "history", dq_json_milli(c->history));
+		add_history(o, c);
 	return o;
 }
 
@@ -218,10 +232,10 @@ rank(json_object *ticket, enum dq_mode mode, struct cand *c, size_t n,
 		else if (mode == DQ_MODE_LEAST_ACTIVE) {
 			c[i].score = c[i].active;
 			c[i].history = dq_history_score(ctx, ticket, c[i].m->id,
-			    dq_now());
+			    dq_now(), &c[i].evidence);
 		} else if (mode == DQ_MODE_EARLIEST_SLOT)
 			c[i].history = dq_history_score(ctx, ticket, c[i].m->id,
-			    dq_now());
+			    dq_now(), &c[i].evidence);
 		if (c[i].score > best)
 			best = c[i].score;
 	}

@@ -435,10 +435,19 @@ void dq_hist_init(struct dq_hist *h, json_object *rec);
 size_t dq_member_history(struct dq_context *ctx, const char *id,
 	struct dq_hist **out);
 
+/* The closed tickets that earned a history score, best first. */
+#define DQ_EVIDENCE 3
+struct dq_evidence {
+	const char *ticket[DQ_EVIDENCE];	/* borrowed from the context */
+	double part[DQ_EVIDENCE];
+	size_t n;
+};
+
 /* Score of member for ticket, in thousandths: similarity of each of the
- * member's closed tickets to this one, weighted by age. */
+ * member's closed tickets to this one, weighted by age. ev (or NULL) gets
+ * the ids of the closed tickets that earned most of it. */
 long dq_history_score(struct dq_context *ctx, json_object *ticket,
-	const char *member, time_t now);
+	const char *member, time_t now, struct dq_evidence *ev);
 json_object *dq_json_milli(long milli);	/* 1234 -> 1.234 */
 
 /* buf.c: growing strings */

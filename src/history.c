@@ -116,9 +116,31 @@ shared_words(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 }
 
 
+/* Keeps the DQ_EVIDENCE largest parts, ties to the lower ticket id so the
+ * list does not depend on the order history arrived in. */
+static void
+evidence_add(struct dq_evidence *ev, const char *ticket, double part)
+{
+	size_t i = ev->n;
+
+	while (i > 0 && (part > ev->part[i - 1] || (part == ev->part[i - 1] &&
+	    strcmp(ticket, ev->ticket[i - 1]) < 0)))
+		i--;
+	if (i >= DQ_EVIDENCE)
+		return;
+	if (ev->n < DQ_EVIDENCE)
+		ev->n++;
+	for (size_t j = ev->n - 1; j > i; j--) {
+		ev->ticket[j] = ev->ticket[j - 1];
+		ev->part[j] = ev->part[j - 1];
+	}
+	ev->ticket[i] = ticket;
+	ev->part[i] = part;
+}
+
 long
 dq_history_score(struct dq_context *ctx, json_object *ticket,
-    const char *member, time_t now)
+    const char *member, time_t now, struct dq_evidence *ev)
 {
 	/* Ticket words are taken out once per ticket, not per candidate. */
 	static json_object *last_ticket;
@@ -131,6 +153,8 @@ dq_history_score(struct dq_context *ctx, json_object *ticket,
 	size_t nhist = dq_member_history(ctx, member, &hist);
 	double score = 0;
 
+	if (ev)
+		ev->n = 0;
 	if (nhist == 0)
 		return 0;
 	if (ticket != last_ticket || !last_summary || !summary ||
@@ -160,6 +184,8 @@ dq_history_score(struct dq_context *ctx, json_object *ticket,
 			weight = pow(0.5, (double)(now - h->closed) / 86400.0 /
 			    (double)dq_policy.history_half_life_days);
 		score += alike * weight;
+		if (ev && alike * weight > 0)
+			evidence_add(ev, dq_get_str(h->rec, "ticket"), alike * weight);
 	}
 	return lround(score * 1000);
 }

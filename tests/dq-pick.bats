@@ -154,6 +154,24 @@ decide() {
 	assert_output '"eking"'
 }
 
+@test "history comes with its evidence: the closed tickets that earned it, at most 3, best first" {
+	{ crew 2
+	  h='"kind":"history","owner":"m1","closed_at":"2026-11-20T00:00:00Z"'
+	  echo "{$h,\"ticket\":\"7\",\"board\":\"B\"}"
+	  echo "{$h,\"ticket\":\"3\",\"company\":\"Acme\",\"type\":\"net\"}"
+	  echo "{$h,\"ticket\":\"9\",\"company\":\"Acme\"}"
+	  echo "{$h,\"ticket\":\"5\",\"board\":\"Other\"}"
+	  echo "{$h,\"ticket\":\"4\",\"company\":\"Acme\",\"type\":\"net\",\"summary\":\"VPN drops\"}"
+	  echo "{$h,\"ticket\":\"8\",\"board\":\"B\"}"
+	  echo '{"kind":"ticket","id":"1","board":"B","company":"Acme","type":"net","summary":"VPN drops again"}'
+	} > "$stream"
+	run bash -c "dq-eligible < '$stream' | dq-pick --mode least-active | tickets | jq -c '.dispatch.candidates | map([.id, .evidence])'"
+	assert_output '[["m1",["4","3","9"]],["m2",[]]]'
+	# ties go to the lower ticket id
+	run bash -c "jq -c 'select(.kind != \"history\" or .company == null)' '$stream' | dq-eligible | dq-pick --mode earliest-slot | tickets | jq -c '.dispatch.candidates[0].evidence'"
+	assert_output '["7","8"]'
+}
+
 @test "LEAST_ACTIVE spreads 30 tickets over 5 equal members, 6 each" {
 	{ crew 5; work 30; } > "$stream"
 	run bash -c "dq-eligible < '$stream' | dq-pick --mode least-active | tickets | jq -r .dispatch.chosen | sort | uniq -c | awk '{print \$2, \$1}'"

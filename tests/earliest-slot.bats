@@ -42,7 +42,7 @@ pair() {
 @test "every candidate shows its slot, density and history, best first" {
 	run -0 pick
 	run -0 field 1001 '.dispatch.candidates' <<< "$output"
-	assert_output '[{"id":"cho","score":"2026-11-23T14:50:00Z","active":0,"slot":{"start":"2026-11-23T14:50:00Z","end":"2026-11-23T15:20:00Z"},"density":0.167,"history":0},{"id":"ana","score":"2026-11-23T15:10:00Z","active":0,"slot":{"start":"2026-11-23T15:10:00Z","end":"2026-11-23T15:40:00Z"},"density":0.107,"history":0},{"id":"ben","score":"2026-11-24T03:30:00Z","active":0,"slot":{"start":"2026-11-24T03:30:00Z","end":"2026-11-24T04:00:00Z"},"density":0,"history":0}]'
+	assert_output '[{"id":"cho","score":"2026-11-23T14:50:00Z","active":0,"slot":{"start":"2026-11-23T14:50:00Z","end":"2026-11-23T15:20:00Z"},"density":0.167,"history":0,"evidence":[]},{"id":"ana","score":"2026-11-23T15:10:00Z","active":0,"slot":{"start":"2026-11-23T15:10:00Z","end":"2026-11-23T15:40:00Z"},"density":0.107,"history":0,"evidence":[]},{"id":"ben","score":"2026-11-24T03:30:00Z","active":0,"slot":{"start":"2026-11-24T03:30:00Z","end":"2026-11-24T04:00:00Z"},"density":0,"history":0,"evidence":[]}]'
 }
 
 @test "the chosen slot is booked before the next ticket is decided" {
