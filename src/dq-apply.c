@@ -15,10 +15,14 @@
  * from the re-read on, completes them whatever the stream holds. */
 #include <config.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csv.h>
@@ -1277,6 +1281,41 @@ finish_unfinished(void)
 	json_object_put(dead);
 }
 
+/* Without a journal there are no intents to keep two runs off one
+ * ticket: such runs take turns instead, on a lock file of the user's,
+ * $XDG_RUNTIME_DIR/dq-apply.lock, else $TMPDIR (or /tmp)/dq-apply-UID.lock.
+ * It is held, once taken, until the process ends. */
+static void
+take_turn(void)
+{
+	const char *dir = getenv("XDG_RUNTIME_DIR");
+	char *path;
+	struct stat st;
+	int fd;
+
+	if (dir && *dir) {
+		path = dq_asprintf("%s/dq-apply.lock", dir);
+	} else {
+		dir = getenv("TMPDIR");
+		path = dq_asprintf("%s/dq-apply-%ld.lock", dir && *dir ? dir :
+		    "/tmp", (long)getuid());
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		dq_die(DQ_EXIT_IO, "%s: %s", path, strerror(errno));
+	/* In a shared directory, a file of somebody else's could be held
+	 * by them for ever. */
+	if (fstat(fd, &st) != 0 || st.st_uid != getuid() ||
+	    !S_ISREG(st.st_mode))
+		dq_die(DQ_EXIT_IO, "%s: not a regular file of this user's",
+		    path);
+	while (flock(fd, LOCK_EX) != 0)
+		if (errno != EINTR)
+			dq_die(DQ_EXIT_IO, "%s: cannot lock: %s", path,
+			    strerror(errno));
+	free(path);
+}
+
 /* Tickets with nothing to write to the PSA are settled at once, their
  * outcomes journaled together; the rest go through their chains. */
 static void
@@ -1285,6 +1324,8 @@ commit_all(void)
 	if (dq_policy.journals.n)
 		journal = dq_journal_open(
 		    dq_policy.journals.v[dq_policy.journals.n - 1], run_id);
+	else if (to_psa)
+		take_turn();
 	finished = json_object_new_object();
 	if (journal) {
 		dq_journal_lock(journal);

@@ -451,3 +451,35 @@ outcome 8 applied 2026-03-10T15:10:00Z ezhao"
 	run bash -c "cw_requests | jq -r 'select(.method == \"GET\" and (.path | endswith(\"schedule/entries\"))) | .items' | paste -sd' '"
 	assert_output "1 1 1"
 }
+
+@test "two runs at once without a journal take turns: each ticket is written once" {
+	export XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
+	mkdir -m 700 "$XDG_RUNTIME_DIR"
+	cw_fault latency:100 >/dev/null
+	dq-apply --commit --note --parallel 2 "$decided" >"$BATS_TEST_TMPDIR/a" 2>"$BATS_TEST_TMPDIR/a.err" &
+	a=$!
+	dq-apply --commit --note --parallel 2 "$decided" >"$BATS_TEST_TMPDIR/b" 2>"$BATS_TEST_TMPDIR/b.err" &
+	b=$!
+	wait "$a"
+	wait "$b"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/a.err" "$BATS_TEST_TMPDIR/b.err")" ""
+	assert_equal "$(writes | grep -c '^PATCH')" 8
+	assert_equal "$(new_entries | awk '$2 == 1' | wc -l)" 8
+	assert_equal "$(writes | grep -c '^POST .*/notes 201$')" 8
+	# One run wrote all eight; the other, after it, found them written.
+	run bash -c "cat '$BATS_TEST_TMPDIR/a' '$BATS_TEST_TMPDIR/b' | tickets | jq -r 'select(.dispatch.outcome == \"assigned\") | .applied.outcome' | sort | uniq -c | awk '{print \$1, \$2}' | paste -sd,"
+	assert_output "8 applied,8 unchanged"
+	assert_equal "$(stat -c %a "$XDG_RUNTIME_DIR/dq-apply.lock")" 600
+}
+
+@test "the lock without a journal is the user's own" {
+	export XDG_RUNTIME_DIR= TMPDIR=$BATS_TEST_TMPDIR
+	ln -s /dev/null "$TMPDIR/dq-apply-$(id -u).lock"
+	run --separate-stderr dq-apply --commit --target connectwise </dev/null
+	assert_failure 74
+	assert_equal "$stderr" "dq-apply: $TMPDIR/dq-apply-$(id -u).lock: Too many levels of symbolic links"
+	rm "$TMPDIR/dq-apply-$(id -u).lock"
+	run dq-apply --commit </dev/null
+	assert_success
+	[ -f "$TMPDIR/dq-apply-$(id -u).lock" ]
+}
