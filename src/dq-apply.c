@@ -97,6 +97,7 @@ static struct item {
 	struct job *job;
 } *items;
 static size_t nitems;
+static json_object *seen;	/* ticket -> [its item, its line number] */
 static json_object *events;	/* event records, journaled on commit */
 
 
@@ -1383,19 +1384,56 @@ default_run_id(void)
 	run_id = dq_asprintf("dq-%s", id);
 }
 
+/* A later record of a ticket replaces an earlier one (dq-records(5)):
+ * a commit drops the earlier, with a warning, so that a ticket has one
+ * decision and one write. A dry run, which shows each record as it
+ * comes, has shown the earlier already, and warns. */
+static void
+replace_earlier(const char *id)
+{
+	json_object *was = dq_get(seen, id);
+	size_t at, line;
+	struct job *old;
+
+	if (!was)
+		return;
+	at = (size_t)json_object_get_int64(json_object_array_get_idx(was, 0));
+	line = (size_t)json_object_get_int64(json_object_array_get_idx(was, 1));
+	if (!dq_policy.quiet)
+		dq_warnx("%s: ticket %s again: this record replaces the one of "
+		    "line %zu", dq_where(), id, line);
+	if (!commit)
+		return;
+	old = items[at].job;
+	items[at].job = NULL;
+	for (size_t i = 0; i < njobs; i++)
+		if (jobs[i] == old) {
+			memmove(jobs + i, jobs + i + 1, (njobs - i - 1) *
+			    sizeof *jobs);
+			njobs--;
+			break;
+		}
+	free_job(old);
+}
+
 static void
 ticket(struct dq_input *in)
 {
 	static long seq;
 	const char *id = dq_need_str(in->rec, "ticket", "id");
+	json_object *where = json_object_new_array();
 	struct job *jb;
 
 	default_run_id();
+	replace_earlier(id);
 	jb = xcalloc(1, sizeof *jb);
 	jb->rec = json_object_get(in->rec);
 	jb->id = id;
 	jb->seq = ++seq;
 	plan(jb);
+	json_object_array_add(where, json_object_new_int64((int64_t)nitems));
+	json_object_array_add(where, json_object_new_int64((int64_t)in->lineno));
+	json_object_object_add(seen, id, where);
 	if (commit) {
 		jb->line = xstrdup(in->line);
 		jb->len = in->len;
@@ -1446,7 +1484,8 @@ flush_kept(void)
 		struct dq_input in;
 
 		if (!jb) {
-			puts(items[i].line);
+			if (items[i].line)
+				puts(items[i].line);
 			free(items[i].line);
 			continue;
 		}
@@ -1502,6 +1541,7 @@ main(int argc, char *argv[])
 	else if (commit && to_webhook)
 		cw = dq_http_open();
 	events = json_object_new_array();
+	seen = json_object_new_object();
 	ctx = dq_context_new();
 	if (format == FORMAT_TABLE)
 		table_header();
@@ -1519,6 +1559,7 @@ main(int argc, char *argv[])
 		dq_cw_close(cw);
 	dq_context_free(ctx);
 	json_object_put(events);
+	json_object_put(seen);
 	free(run_id);
 	return dq_close_stdout(status);
 }

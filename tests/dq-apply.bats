@@ -483,3 +483,30 @@ outcome 8 applied 2026-03-10T15:10:00Z ezhao"
 	assert_success
 	[ -f "$TMPDIR/dq-apply-$(id -u).lock" ]
 }
+
+@test "the same ticket twice in a stream: the later record wins, one owner, one entry" {
+	# 5003 again at the end, decided for someone else with another slot.
+	{ cat "$decided"; tickets <"$decided" | jq -c 'select(.id == "5003") |
+		.dispatch.chosen = "swright" | .slot.member = "swright" |
+		.slot.start = "2026-03-10T17:10:00Z" | .slot.end = "2026-03-10T17:40:00Z"'; } >"$BATS_TEST_TMPDIR/twice"
+	first=$(grep -n '"id":"5003"' "$BATS_TEST_TMPDIR/twice" | head -n1 | cut -d: -f1)
+	last=$(wc -l <"$BATS_TEST_TMPDIR/twice")
+	run --separate-stderr dq-apply --commit --note --journal "$journal" "$BATS_TEST_TMPDIR/twice"
+	assert_success
+	assert_equal "$stderr" "dq-apply: $BATS_TEST_TMPDIR/twice: line $last: ticket 5003 again: this record replaces the one of line $first"
+	# One output record, the later, in its place.
+	assert_equal "$(tickets <<<"$output" | jq -r 'select(.id == "5003") | "\(.dispatch.chosen) \(.applied.outcome)"')" "swright applied"
+	assert_equal "$(tickets <<<"$output" | tail -n1 | jq -r .id)" 5003
+	assert_equal "$(tickets <<<"$output" | wc -l)" "$(tickets <"$decided" | wc -l)"
+	# One PATCH, one entry (swright's), one note; journaled once.
+	assert_equal "$(writes | grep -c '^PATCH service/tickets/5003 ')" 1
+	run bash -c "data schedule/entries | jq -r '.[] | select(.objectId == 5003) | .member.identifier'"
+	assert_output swright
+	run bash -c "data service/tickets/5003/notes | jq '[.[] | select(.text | startswith(\"dq \"))] | length'"
+	assert_output 1
+	assert_equal "$(jq -r 'select(.record.id == "5003") | .phase' "$journal" | paste -sd,)" intent,outcome
+	# A dry run shows each record as it comes, and warns the same.
+	run --separate-stderr dq-apply "$BATS_TEST_TMPDIR/twice"
+	assert_equal "$(tickets <<<"$output" | jq -r 'select(.id == "5003") | .dispatch.chosen' | paste -sd,)" "mdoe,swright"
+	assert_equal "$stderr" "dq-apply: $BATS_TEST_TMPDIR/twice: line $last: ticket 5003 again: this record replaces the one of line $first"
+}
