@@ -17,13 +17,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include <csv.h>
 
@@ -599,31 +602,120 @@ report(struct job *jb)
 
 /* Output */
 
-/* Writes up to width characters of s (UTF-8) and pads to width, with
- * control characters shown as spaces: a summary cannot move the cursor. */
-static void
-cell(const char *s, int width, bool last)
-{
-	size_t len = strlen(s), end = 0;
-	int chars = 0, keep;
+/* The table fits the terminal: its width from COLUMNS, else the
+ * terminal's, else 120. REASON comes last and takes what is left,
+ * wrapping rather than losing the end of a reason; SUMMARY alone is cut. */
+static int table_width = 120;
+static int summary_width, reason_width, applied_width;
+static const char *table_zone;	/* slot times are shown in it */
+static size_t tally_decision[8], tally_outcome[8], tally_tickets;
+static const char *const decisions[] = { "assigned", "team", "held",
+	"unassigned", "skipped", "manual", "other", NULL };
+static const char *const outcomes[] = { "dry-run", "applied", "unchanged",
+	"conflict", "failed", "other", NULL };
 
-	for (size_t i = 0; i < len; i++)
-		chars += ((unsigned char)s[i] & 0xc0) != 0x80;
-	keep = chars > width && !last ? width - 3 : chars;
-	for (int c = 0; end < len; end++) {
-		if (((unsigned char)s[end] & 0xc0) != 0x80 && c++ == keep)
+enum { TICKET_W = 7, DECISION_W = 10, WHO_W = 14, SLOT_W = 11 };
+
+/* The display width of one character at s (len bytes long), which is
+ * 2 for most CJK and emoji, 0 for combining marks; *n its bytes. */
+static int
+char_width(const char *s, size_t len, size_t *n)
+{
+	mbstate_t st = { 0 };
+	wchar_t wc;
+	size_t r = mbrtowc(&wc, s, len, &st);
+	int w;
+
+	if (r == 0 || r == (size_t)-1 || r == (size_t)-2) {
+		*n = 1;
+		return 1;
+	}
+	*n = r;
+	w = wcwidth(wc);
+	return w < 0 ? 1 : w;
+}
+
+static int
+text_width(const char *s)
+{
+	size_t len = strlen(s), n;
+	int w = 0;
+
+	for (size_t i = 0; i < len; i += n)
+		w += char_width(s + i, len - i, &n);
+	return w;
+}
+
+/* Writes the bytes of s that fit in width columns, control characters
+ * shown as spaces (a summary cannot move the cursor); returns the
+ * columns used and sets *used to the bytes written. */
+static int
+put_fitting(const char *s, int width, size_t *used)
+{
+	size_t len = strlen(s), n, i = 0;
+	int w = 0;
+
+	while (i < len) {
+		int cols = char_width(s + i, len - i, &n);
+
+		if (w + cols > width)
 			break;
+		for (size_t k = 0; k < n; k++)
+			putchar((unsigned char)s[i + k] < 0x20 || s[i + k] == 0x7f ?
+			    ' ' : s[i + k]);
+		w += cols;
+		i += n;
 	}
-	for (size_t i = 0; i < end; i++)
-		putchar((unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i]);
-	if (keep < chars) {
-		fputs("...", stdout);
-		keep += 3;
+	*used = i;
+	return w;
+}
+
+/* A cell of width columns, cut with "..." when s is wider, padded. */
+static void
+cell(const char *s, int width)
+{
+	size_t used;
+	int w;
+
+	if (text_width(s) <= width) {
+		w = put_fitting(s, width, &used);
+	} else {
+		w = put_fitting(s, width > 3 ? width - 3 : 0, &used);
+		w += printf("%.*s", width < 3 ? width : 3, "...");
 	}
-	if (last)
+	printf("%*s", width - w + 1, "");
+}
+
+/* The last cell: s in lines of at most width columns, broken after a
+ * comma, colon, hyphen or space where there is one, each continuation indented to the
+ * column where the cell starts. */
+static void
+wrapped_cell(const char *s, int indent, int width)
+{
+	while (*s) {
+		size_t len = strlen(s), fit = 0, n, brk = 0;
+		int w = 0;
+
+		while (fit < len) {
+			int cols = char_width(s + fit, len - fit, &n);
+
+			if (w + cols > width && fit > 0)
+				break;
+			w += cols;
+			fit += n;
+			if (strchr(", :-", s[fit - 1]))
+				brk = fit;
+		}
+		if (fit < len && brk > 0)
+			fit = brk;
+		for (size_t k = 0; k < fit; k++)
+			putchar((unsigned char)s[k] < 0x20 || s[k] == 0x7f ?
+			    ' ' : s[k]);
 		putchar('\n');
-	else
-		printf("%*s", width - keep + 1, "");
+		s += fit;
+		if (*s)
+			printf("%*s", indent, "");
+	}
 }
 
 static const char *
@@ -632,21 +724,96 @@ or_dash(const char *s)
 	return s && *s ? s : "-";
 }
 
-/* "2026-11-23 15:10Z": a slot's start, short enough for a column. */
+/* The zone slots are shown in: --tz, else TZ, else /etc/localtime's
+ * name, else UTC. */
+static const char *
+local_zone(void)
+{
+	static char name[256];
+	const char *tz = getenv("TZ");
+	ssize_t n;
+	char *z;
+
+	if (dq_policy.tz)
+		return dq_policy.tz;
+	if (tz && *tz == ':')
+		tz++;
+	if (tz && *tz && dq_zone_valid(tz))
+		return tz;
+	n = readlink("/etc/localtime", name, sizeof name - 1);
+	if (n > 0) {
+		name[n] = '\0';
+		if ((z = strstr(name, "zoneinfo/")) && dq_zone_valid(z + 9))
+			return z + 9;
+	}
+	return "UTC";
+}
+
+/* "11-23 10:40": a slot's start on the table's clock. */
 static const char *
 short_time(const char *t, char *buf, size_t len)
 {
-	if (!t || strlen(t) < 16)
+	struct tm tm;
+	time_t at;
+
+	if (!t || !dq_time_parse(t, &at))
 		return "-";
-	snprintf(buf, len, "%.10s %.5sZ", t, t + 11);
+	dq_zone_local(table_zone, at, &tm);
+	strftime(buf, len, "%m-%d %H:%M", &tm);
 	return buf;
 }
 
 static void
 table_header(void)
 {
-	printf("%-7s %-32s %-10s %-14s %-17s %-26s %s\n", "TICKET", "SUMMARY",
-	    "DECISION", "OWNER/TEAM", "SLOT", "REASON", "APPLIED");
+	const char *cols = getenv("COLUMNS");
+	struct winsize ws;
+	char *end;
+	long n;
+	int fixed;
+
+	/* Any UTF-8 locale will do to measure characters; the bytes
+	 * written are the stream's own. */
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "");
+	if (cols && *cols && (n = strtol(cols, &end, 10)) > 0 && !*end &&
+	    n <= 1000)
+		table_width = (int)n;
+	else if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		table_width = ws.ws_col;
+	table_zone = local_zone();
+	applied_width = to_webhook ? 24 : 9;
+	fixed = TICKET_W + DECISION_W + WHO_W + SLOT_W + applied_width + 6;
+	/* Half of what is left for the summary (at most 40 columns), the
+	 * rest for the reason; on a narrow terminal the summary gives way
+	 * first, down to 8. */
+	summary_width = (table_width - fixed) / 2;
+	if (summary_width > 40)
+		summary_width = 40;
+	if (table_width - fixed - summary_width < 16)
+		summary_width = table_width - fixed - 16;
+	if (summary_width < 8)
+		summary_width = 8;
+	reason_width = table_width - fixed - summary_width;
+	if (reason_width < 8)
+		reason_width = 8;
+	cell("TICKET", TICKET_W);
+	cell("SUMMARY", summary_width);
+	cell("DECISION", DECISION_W);
+	cell("OWNER/TEAM", WHO_W);
+	cell("SLOT", SLOT_W);
+	cell("APPLIED", applied_width);
+	printf("REASON\n");
+}
+
+static void
+tally(size_t *counts, const char *const *names, const char *s)
+{
+	size_t i;
+
+	for (i = 0; names[i + 1] && !(s && !strcmp(s, names[i])); i++)
+		;
+	counts[i]++;
 }
 
 static void
@@ -661,21 +828,59 @@ table_row(struct job *jb)
 		snprintf(buf, sizeof buf, "team %s", team_name(team));
 		who = buf;
 	}
-	cell(jb->id, 7, false);
-	cell(or_dash(dq_get_str(jb->rec, "summary")), 32, false);
-	cell(or_dash(decision), 10, false);
-	cell(or_dash(who), 14, false);
+	tally_tickets++;
+	tally(tally_decision, decisions, decision);
+	tally(tally_outcome, outcomes, jb->outcome);
+	cell(jb->id, TICKET_W);
+	cell(or_dash(dq_get_str(jb->rec, "summary")), summary_width);
+	cell(or_dash(decision), DECISION_W);
+	cell(or_dash(who), WHO_W);
 	cell(short_time(dq_get_str(dq_get(jb->rec, "slot"), "start"), when,
-	    sizeof when), 17, false);
-	cell(or_dash(dq_get_str(d, "reason")), 26, false);
+	    sizeof when), SLOT_W);
 	if (jb->webhook && !jb->error) {
 		snprintf(buf, sizeof buf, "%s, webhook %s", jb->outcome,
 		    !commit && !strcmp(jb->webhook, "sent") ? "to send" :
 		    jb->webhook);
-		cell(buf, 0, true);
+		cell(buf, applied_width);
 	} else {
-		cell(jb->outcome, 0, true);
+		cell(jb->outcome, applied_width);
 	}
+	wrapped_cell(or_dash(dq_get_str(d, "reason")),
+	    table_width - reason_width > 0 ? table_width - reason_width : 0,
+	    reason_width);
+}
+
+/* "30 tickets: 21 assigned, 5 team, 4 skipped." and the like. */
+static void
+tally_line(const char *lead, const size_t *counts, const char *const *names)
+{
+	bool first = true;
+
+	printf("%s", lead);
+	for (size_t i = 0; names[i]; i++) {
+		if (!counts[i])
+			continue;
+		printf("%s%zu %s", first ? " " : ", ", counts[i], names[i]);
+		first = false;
+	}
+	printf("%s.\n", first ? " none" : "");
+}
+
+static void
+table_footer(void)
+{
+	char lead[64];
+
+	snprintf(lead, sizeof lead, "\n%zu ticket%s:", tally_tickets,
+	    tally_tickets == 1 ? "" : "s");
+	tally_line(lead, tally_decision, decisions);
+	if (commit)
+		tally_line("Written:", tally_outcome, outcomes);
+	printf("Slot times are %s time%s.\n", table_zone,
+	    dq_policy.tz ? "" : " (--tz ZONE for another zone)");
+	if (!commit)
+		printf("Dry run: nothing was written; add --commit to write "
+		    "these changes.\n");
 }
 
 static const char *const csv_columns[] = {
@@ -1553,6 +1758,8 @@ main(int argc, char *argv[])
 		commit_all();
 		flush_kept();
 	}
+	if (format == FORMAT_TABLE)
+		table_footer();
 	if (journal)
 		dq_journal_close(journal);
 	if (cw)

@@ -302,6 +302,7 @@ struct dq_policy {
 	/* dq-apply, and dq-eligible's --once */
 	bool commit, note, once;
 	char *status_after, *target, *format;	/* NULL: not given */
+	char *tz;		/* dq-apply's table; NULL: the local zone */
 	bool require_approval, auto_start;
 	char *webhook_secret_file;
 	bool approve, reject, start, ack;	/* dq-apply's agent commands */

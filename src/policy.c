@@ -204,6 +204,8 @@ static const struct opt opts[] = {
 	{ "trigger-status", 's', OPT_LIST, DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE,
 	  &dq_policy.trigger_statuses, 0, 0, "NAME",
 	  "dispatch tickets in status NAME (repeatable)" },
+	{ "tz", 0, OPT_ZONE, DQ_APPLY, &dq_policy.tz, 0, 0, "ZONE",
+	  "table slot times in ZONE (default: local)" },
 	{ "verbose", 'v', OPT_BOOL, DQ_FETCH | DQ_APPLY, &dq_policy.verbose,
 	  0, 0, NULL, "log each PSA request to stderr" },
 	{ "version", 'V', OPT_SPECIAL, ALL, NULL, 0, 0, NULL,
@@ -801,7 +803,7 @@ dq_policy_digest(unsigned prog, const char *extra, size_t extralen)
 		    o->type == OPT_TIME || o->value == &dq_policy.quiet ||
 		    o->value == &dq_policy.connect_timeout ||
 		    o->value == &dq_policy.max_time ||
-		    o->value == &dq_policy.retries)
+		    o->value == &dq_policy.retries || o->value == &dq_policy.tz)
 			continue;
 		switch (o->type) {
 		case OPT_BOOL:

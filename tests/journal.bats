@@ -184,13 +184,42 @@ journal_line() {
 	need_pty
 	run script -qec "dq-apply '$BATS_TEST_TMPDIR/in'" /dev/null
 	assert_success
-	assert_line -n 0 --regexp '^TICKET +SUMMARY +DECISION +OWNER/TEAM +SLOT +REASON +APPLIED'
-	assert_line -n 1 --regexp '^48113 +Entire office offline - no in\.\.\. assigned +adoe +2026-11-23 15:40Z +rule:vip-acme:assign +dry-run'
-	assert_line -n 2 --regexp '^48101 +Phish  \[31mred line +team +team 40 +- +rule:nights:team +dry-run'
+	assert_line -n 0 --regexp '^TICKET +SUMMARY +DECISION +OWNER/TEAM +SLOT +APPLIED +REASON'
+	assert_line -n 1 --regexp '^48113 +Entire office offline - no i\.\.\. assigned +adoe +11-23 15:40 +dry-run +rule:vip-acme:assign'
+	assert_line -n 2 --regexp '^48101 +Phish  \[31mred line +team +team 40 +- +dry-run +rule:nights:team'
 	refute_output --partial $'\e'
 	# Not a terminal: NDJSON.
 	run dq-apply "$BATS_TEST_TMPDIR/in"
 	assert_line -n 0 '{"kind":"run","id":"r","now":"2026-11-23T15:00:00Z"}'
+}
+
+@test "the dry-run table fits the terminal, wraps the reason, aligns wide characters, names its zone and ends with totals" {
+	printf '%s\n' '{"kind":"run","id":"r","now":"2026-11-23T15:00:00Z"}' \
+		'{"kind":"ticket","id":"7","summary":"打印机坏了 printer down","board":"Desk","psa":{"id":7},"dispatch":{"outcome":"assigned","chosen":"adoe","team":"25","reason":"rule:network:prefer,least-active:3"},"slot":{"member":"adoe","start":"2026-11-23T15:40:00Z","end":"2026-11-23T16:10:00Z"}}' \
+		'{"kind":"ticket","id":"8","summary":"plain","board":"Desk","psa":{"id":8},"dispatch":{"outcome":"skipped","reason":"company-not-included:A Very Long Company Name Inc"}}' >"$BATS_TEST_TMPDIR/in"
+	need_pty
+	# 80 columns from the terminal itself: COLUMNS unset.
+	run env -u COLUMNS script -qec "stty cols 80 rows 24; dq-apply --tz America/New_York '$BATS_TEST_TMPDIR/in'" /dev/null
+	assert_success
+	run bash -c 'tr -d "\r" <<<"$1"' _ "$output"
+	assert_line -n 0 'TICKET  SUMMARY  DECISION   OWNER/TEAM     SLOT        APPLIED   REASON'
+	# Two columns for each Chinese character: DECISION starts where the
+	# header's does; REASON wraps after a comma, colon or hyphen.
+	assert_line -n 1 '7       打印...  assigned   adoe           11-23 10:40 dry-run   rule:network:'
+	assert_line -n 2 '                                                                 prefer,least-'
+	assert_line -n 3 '                                                                 active:3'
+	assert_line -n 4 '8       plain    skipped    -              -           dry-run   company-not-'
+	assert_line -n 5 '                                                                 included:A '
+	assert_line '2 tickets: 1 assigned, 1 skipped.'
+	assert_line 'Slot times are America/New_York time.'
+	assert_line 'Dry run: nothing was written; add --commit to write these changes.'
+	for l in "${lines[@]}"; do
+		assert [ "$(printf '%s' "$l" | wc -L)" -le 80 ]
+	done
+	# COLUMNS wins, and TZ is the default zone.
+	run env COLUMNS=140 TZ=Asia/Tokyo dq-apply --format table "$BATS_TEST_TMPDIR/in"
+	assert_line -n 1 --regexp '^7 +打印机坏了 printer down +assigned +adoe +11-24 00:40 +dry-run +rule:network:prefer,least-active:3$'
+	assert_line 'Slot times are Asia/Tokyo time (--tz ZONE for another zone).'
 }
 
 @test "dq-apply options: --commit only on the command line, targets and formats checked" {
