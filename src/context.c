@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/linkhash.h>
 
@@ -469,6 +470,52 @@ dq_company_named(struct dq_context *ctx, const char *name)
 	return false;
 }
 
+bool
+dq_context_names(struct dq_context *ctx, enum dq_name_kind kind,
+    const char *name)
+{
+	struct lh_entry *e;
+
+	if (kind == DQ_NAME_COMPANY) {
+		lh_foreach(ctx->companies, e) {
+			const char *n = dq_get_str(lh_entry_v(e), "name");
+
+			if (n && !strcasecmp(n, name))
+				return true;
+		}
+		return false;
+	}
+	lh_foreach(ctx->boards, e) {
+		json_object *st = dq_get(lh_entry_v(e), "statuses");
+
+		if (kind == DQ_NAME_BOARD && !strcasecmp(lh_entry_k(e), name))
+			return true;
+		for (size_t i = 0; kind == DQ_NAME_STATUS && st &&
+		    i < json_object_array_length(st); i++) {
+			const char *n = dq_get_str(json_object_array_get_idx(st,
+			    i), "name");
+
+			if (n && !strcasecmp(n, name))
+				return true;
+		}
+	}
+	if (kind != DQ_NAME_STATUS)
+		return false;
+	lh_foreach(ctx->members, e) {
+		json_object *open = dq_get(((struct dq_member *)
+		    lh_entry_v(e))->rec, "open");
+
+		if (!open)
+			continue;
+		json_object_object_foreach(open, status, count) {
+			(void)count;
+			if (!strcasecmp(status, name))
+				return true;
+		}
+	}
+	return false;
+}
+
 static int
 team_cmp(const void *a, const void *b)
 {
@@ -593,7 +640,7 @@ dq_member_active(struct dq_context *ctx, struct dq_member *m,
 	if (open) {
 		index_closed(ctx);
 		json_object_object_foreach(open, status, count) {
-			if (dq_strlist_has(inactive, status) ||
+			if (dq_strlist_has_icase(inactive, status) ||
 			    lookup(ctx->closed, status))
 				continue;
 			if (json_object_is_type(count, json_type_int))

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/linkhash.h>
 
@@ -30,6 +31,71 @@ struct judged {
 static struct lh_table *pools;		/* "t" team id or "b" board -> pool */
 static struct lh_table *judgements;	/* member id -> struct judged */
 
+/* The name filters, and whether each value has met a name in the run's
+ * tickets: one that meets none here or in the context is a typo worth a
+ * warning, not a silent skip of every ticket (DESIGN §8). */
+static struct filter {
+	const char *option;
+	struct dq_strlist *values;
+	bool *met;
+} filters[] = {
+	{ "--board", &dq_policy.boards, NULL },
+	{ "--trigger-status", &dq_policy.trigger_statuses, NULL },
+	{ "--company", &dq_policy.companies, NULL },
+	{ "--exclude-company", &dq_policy.exclude_companies, NULL },
+	{ "--inactive-status", &dq_policy.inactive_statuses, NULL },
+};
+#define NFILTERS (sizeof filters / sizeof filters[0])
+static bool seen_ticket;
+
+static void
+meet(struct filter *f, const char *name)
+{
+	for (size_t i = 0; name && i < f->values->n; i++)
+		if (!strcasecmp(f->values->v[i], name))
+			f->met[i] = true;
+}
+
+static void
+meet_ticket(json_object *t)
+{
+	const char *board = dq_get_str(t, "board");
+	const char *status = dq_get_str(t, "status");
+	const char *company = dq_get_str(t, "company");
+
+	if (!filters[0].met)
+		for (size_t i = 0; i < NFILTERS; i++)
+			filters[i].met = xcalloc(filters[i].values->n + 1, 1);
+	seen_ticket = true;
+	meet(&filters[0], board);
+	meet(&filters[1], status);
+	meet(&filters[2], company);
+	meet(&filters[3], company);
+	meet(&filters[4], status);
+}
+
+static void
+warn_unmet(void)
+{
+	static const enum dq_name_kind kinds[NFILTERS] = {
+		DQ_NAME_BOARD, DQ_NAME_STATUS, DQ_NAME_COMPANY,
+		DQ_NAME_COMPANY, DQ_NAME_STATUS,
+	};
+
+	for (size_t i = 0; i < NFILTERS; i++) {
+		for (size_t j = 0; seen_ticket && !dq_policy.quiet &&
+		    j < filters[i].values->n; j++)
+			if (!filters[i].met[j] && !dq_context_names(ctx, kinds[i],
+			    filters[i].values->v[j]))
+				dq_warnx("%s \"%s\": no %s of that name in the "
+				    "context or the tickets", filters[i].option,
+				    filters[i].values->v[j], kinds[i] ==
+				    DQ_NAME_BOARD ? "board" : kinds[i] ==
+				    DQ_NAME_STATUS ? "status" : "company");
+		free(filters[i].met);
+	}
+}
+
 static json_object *
 skipped(const char *reason)
 {
@@ -53,18 +119,19 @@ skip_reason(json_object *ticket, bool cleared)
 	if (!dq_policy.auto_dispatch)
 		return "auto-dispatch-off";
 	if (!cleared && dq_policy.boards.n && !(board &&
-	    dq_strlist_has(&dq_policy.boards, board)))
+	    dq_strlist_has_icase(&dq_policy.boards, board)))
 		return "board";
 	if (!cleared && dq_policy.trigger_statuses.n && !(status &&
-	    dq_strlist_has(&dq_policy.trigger_statuses, status)))
+	    dq_strlist_has_icase(&dq_policy.trigger_statuses, status)))
 		return "status";
 	if (dq_policy.companies.n && !(company &&
-	    dq_strlist_has(&dq_policy.companies, company))) {
+	    dq_strlist_has_icase(&dq_policy.companies, company))) {
 		snprintf(reason, sizeof reason, "company-not-included:%s",
 		    company ? company : "");
 		return reason;
 	}
-	if (company && dq_strlist_has(&dq_policy.exclude_companies, company)) {
+	if (company && dq_strlist_has_icase(&dq_policy.exclude_companies,
+	    company)) {
 		snprintf(reason, sizeof reason, "company-excluded:%s", company);
 		return reason;
 	}
@@ -377,6 +444,7 @@ ticket(struct dq_input *in, void *arg)
 	const char *reason;
 
 	dq_need_str(in->rec, "ticket", "id");
+	meet_ticket(in->rec);
 	if (pods)	/* the context has arrived: match the file's names */
 		dq_pods_resolve(pods, ctx, true);
 	if ((reason = skip_reason(in->rec, cleared))) {
@@ -408,6 +476,7 @@ main(int argc, char *argv[])
 	pools = lh_kchar_table_new(64, free_pool);
 	judgements = lh_kchar_table_new(512, free_judged);
 	dq_stage_stream(argc - first, argv + first, ctx, ticket);
+	warn_unmet();
 	lh_table_free(judgements);
 	lh_table_free(pools);
 	dq_context_free(ctx);

@@ -394,9 +394,9 @@ queued(json_object *ticket)
 	const char *status = dq_get_str(ticket, "status");
 
 	return !(dq_policy.boards.n && !(board &&
-	    dq_strlist_has(&dq_policy.boards, board))) &&
+	    dq_strlist_has_icase(&dq_policy.boards, board))) &&
 	    !(dq_policy.trigger_statuses.n && !(status &&
-	    dq_strlist_has(&dq_policy.trigger_statuses, status)));
+	    dq_strlist_has_icase(&dq_policy.trigger_statuses, status)));
 }
 
 static void

@@ -415,6 +415,11 @@ struct dq_calendar *dq_member_calendar(struct dq_context *ctx, const char *id);
 bool dq_ticket_has_entry(struct dq_context *ctx, const char *ticket);
 /* Every member, in id order; returns the count, *out is allocated. */
 size_t dq_member_list(struct dq_context *ctx, struct dq_member ***out);
+/* Whether the context names a board, a status (of a board, or in a
+ * member's open counts) or a company name, in any case. */
+enum dq_name_kind { DQ_NAME_BOARD, DQ_NAME_STATUS, DQ_NAME_COMPANY };
+bool dq_context_names(struct dq_context *ctx, enum dq_name_kind kind,
+	const char *name);
 /* Whether any company record arrived, and whether one is named name. */
 bool dq_companies_known(struct dq_context *ctx);
 bool dq_company_named(struct dq_context *ctx, const char *name);

@@ -42,8 +42,36 @@ eligible() {
 	assert_line -n 2 '["1003",{"outcome":"skipped","reason":"company-excluded:Initech"}]'
 }
 
+@test "board, status and company filters ignore case; reasons spell names as the context does" {
+	run --separate-stderr eligible --board "HELP desk" --trigger-status new --exclude-company "acme CORP"
+	assert_equal "$stderr" ""
+	assert_line -n 0 '["1001",{"outcome":"skipped","reason":"company-excluded:Acme Corp"}]'
+	assert_line -n 1 '["1002",{"outcome":"skipped","reason":"board"}]'
+	assert_line -n 4 '["1005",{"outcome":"skipped","reason":"status"}]'
+	run --separate-stderr eligible --company "GLOBEX"
+	assert_equal "$(jq -c '.[1].reason // "eligible"' <<<"$output" | paste -sd,)" '"company-not-included:Acme Corp","eligible","company-not-included:Initech","company-not-included:Acme Corp","company-not-included:Acme Corp"'
+	# --inactive-status too: "waiting ON customer" is not active work
+	run bash -c "dq-eligible --max-active 0 --inactive-status 'waiting ON customer' < '$FIXTURES/desk.ndjson' | field 1001 .eligible.active"
+	assert_output '{"adoe":2,"dlee":3,"eking":1}'
+}
+
+@test "a filter value that names nothing is warned once, naming the option" {
+	run --separate-stderr eligible -x Internal -x internal --board "Help Desk" --board Helpdesk --trigger-status Nwe --company "Acme Corp" --inactive-status "On Hold" --inactive-status "Waiting on customer"
+	assert_success
+	assert_equal "$stderr" 'dq-eligible: --board "Helpdesk": no board of that name in the context or the tickets
+dq-eligible: --trigger-status "Nwe": no status of that name in the context or the tickets
+dq-eligible: --exclude-company "Internal": no company of that name in the context or the tickets
+dq-eligible: --exclude-company "internal": no company of that name in the context or the tickets
+dq-eligible: --inactive-status "On Hold": no status of that name in the context or the tickets'
+	run --separate-stderr eligible -q -x Internal
+	assert_equal "$stderr" ""
+	# the example: "Internal IT" is the company, -x Internal a mistake
+	run --separate-stderr dq-eligible -x Internal "$EXAMPLES/msp-snapshot.ndjson"
+	assert_equal "$(grep -c 'exclude-company "Internal"' <<<"$stderr")" 1
+}
+
 @test "a ticket without a company is not included by a company filter" {
-	run bash -c "printf '%s\n' '{\"kind\":\"ticket\",\"id\":\"1\",\"board\":\"B\"}' | dq-eligible --company Acme | tickets | jq -c .dispatch"
+	run bash -c "printf '%s\n' '{\"kind\":\"ticket\",\"id\":\"1\",\"board\":\"B\"}' | dq-eligible -q --company Acme | tickets | jq -c .dispatch"
 	assert_output '{"outcome":"skipped","reason":"company-not-included:"}'
 }
 
@@ -111,7 +139,7 @@ eligible() {
 }
 
 @test "a ticket dq-watch cleared is unowned and triggered, without its previous owner" {
-	run bash -c "printf '%s\n' '{\"kind\":\"team\",\"id\":\"1\",\"boards\":[\"B\"],\"members\":[\"a\",\"b\"],\"default\":true}' '{\"kind\":\"member\",\"id\":\"a\"}' '{\"kind\":\"member\",\"id\":\"b\"}' '{\"kind\":\"ticket\",\"id\":\"9\",\"board\":\"B\",\"status\":\"Assigned\",\"owner\":\"a\",\"watch\":{\"event\":\"ISSUE_STALLED\",\"previous_owner\":\"a\",\"clear\":true}}' | dq-eligible --trigger-status New | tickets | jq -c .eligible"
+	run bash -c "printf '%s\n' '{\"kind\":\"team\",\"id\":\"1\",\"boards\":[\"B\"],\"members\":[\"a\",\"b\"],\"default\":true}' '{\"kind\":\"member\",\"id\":\"a\"}' '{\"kind\":\"member\",\"id\":\"b\"}' '{\"kind\":\"ticket\",\"id\":\"9\",\"board\":\"B\",\"status\":\"Assigned\",\"owner\":\"a\",\"watch\":{\"event\":\"ISSUE_STALLED\",\"previous_owner\":\"a\",\"clear\":true}}' | dq-eligible -q --trigger-status New | tickets | jq -c .eligible"
 	assert_output '{"team":"1","pool":"default-team","candidates":["b"],"active":{"b":0},"excluded":[{"id":"a","why":"previous-owner"}]}'
 }
 
