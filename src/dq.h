@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sysexits.h>
 #include <time.h>
 
@@ -44,11 +45,23 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
 char *xstrdup(const char *s);
 
-/* slurp.c: whole files */
+/* slurp.c: input of bounded size */
 
-/* The bytes of path with a NUL after them, their count in *len; a file
- * that cannot be read is exit 66. */
+/* The longest record line, or journal line, with its newline; and the
+ * largest configuration file (policy, credentials, rules, pods, zone
+ * map). The man pages give both. */
+#define DQ_MAX_LINE (16 << 20)
+#define DQ_MAX_CONFIG (4 << 20)
+
+/* The bytes of a configuration file with a NUL after them, their count in
+ * *len; a file that cannot be read is exit 66, one larger than
+ * DQ_MAX_CONFIG exit 78. */
 char *dq_slurp(const char *path, size_t *len);
+/* getline(3) for lines of at most max bytes (newline included): the
+ * length; -1 at the end of input or on an error; DQ_LINE_TOO_LONG, with
+ * the rest of the line unread, when it is longer. */
+#define DQ_LINE_TOO_LONG (-2)
+ssize_t dq_getline(char **line, size_t *cap, FILE *fp, size_t max);
 
 /* strlist.c: growable lists of strings (repeatable options, ids) */
 

@@ -80,6 +80,7 @@ struct sheet {
 	int *map;		/* file column -> index in cols, or -1 */
 	size_t nmap;
 	size_t row;		/* rows read, the header being row 1 */
+	size_t unended;		/* bytes read since a row last ended */
 	struct dq_strlist cells;
 	void (*on_row)(struct sheet *sh, char **cells);
 };
@@ -511,6 +512,7 @@ on_row(int c, void *arg)
 	struct sheet *sh = arg;
 
 	(void)c;
+	sh->unended = 0;
 	sh->row++;
 	if (sh->row == 1)
 		read_header(sh, sh->cells.v, sh->cells.n);
@@ -531,9 +533,19 @@ read_sheet(struct sheet *sh)
 		dq_die(DQ_EXIT_NOINPUT, "%s: %s", sh->path, strerror(errno));
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
 		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
-	while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
+	/* A cell grows by this much at a time: libcsv's 128 bytes would
+	 * copy a long cell over and over. */
+	csv_set_blk_size(&p, 1 << 20);
+	while ((n = fread(buf, 1, sizeof buf, fp)) > 0) {
 		if (csv_parse(&p, buf, n, on_cell, on_row, sh) != n)
 			break;
+		/* A row never ended (a quote left open, /dev/zero) would
+		 * grow without end. */
+		if ((sh->unended += n) > DQ_MAX_LINE) {
+			sh->row++;
+			row_error(sh, "longer than %d MiB", DQ_MAX_LINE >> 20);
+		}
+	}
 	if (ferror(fp))
 		dq_die(DQ_EXIT_IO, "%s: read error", sh->path);
 	if (csv_error(&p) == CSV_SUCCESS)

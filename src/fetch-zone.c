@@ -137,13 +137,17 @@ fetch_zone_load(const char *path)
 {
 	FILE *fp = fopen(path, "r");
 	char *line = NULL;
-	size_t cap = 0, lineno = 0;
+	size_t cap = 0, lineno = 0, size = 0;
+	ssize_t n;
 
 	if (!fp)
 		dq_die(DQ_EXIT_NOINPUT, "%s: %s", path, strerror(errno));
-	while (getline(&line, &cap, fp) > 0) {
+	while ((n = dq_getline(&line, &cap, fp, DQ_MAX_CONFIG)) != -1) {
 		char *zone = line + strspn(line, " \t"), *name;
 
+		if (n == DQ_LINE_TOO_LONG || (size += (size_t)n) > DQ_MAX_CONFIG)
+			dq_die(DQ_EXIT_CONFIG, "%s: larger than %d MiB", path,
+			    DQ_MAX_CONFIG >> 20);
 		lineno++;
 		zone[strcspn(zone, "\r\n")] = '\0';
 		if (!*zone || *zone == '#')

@@ -167,11 +167,14 @@ read_one(const char *path, dq_journal_fn fn, void *arg)
 	/* A writer's line goes out in one write, but a reader could still see
 	 * half of it: read under a shared lock. */
 	flock(fileno(fp), LOCK_SH);
-	while ((n = getline(&line, &cap, fp)) > 0) {
+	while ((n = dq_getline(&line, &cap, fp, DQ_MAX_LINE)) != -1) {
 		struct dq_journal_line jl = { .file = path };
 		json_object *j;
 
 		lineno++;
+		if (n == DQ_LINE_TOO_LONG)
+			dq_die(DQ_EXIT_DATA, "%s: line %zu: longer than %d MiB", path,
+			    lineno, DQ_MAX_LINE >> 20);
 		if (line[n - 1] != '\n') {
 			if (!dq_policy.quiet)
 				dq_warnx("%s: line %zu: torn last line skipped",

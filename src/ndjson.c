@@ -70,6 +70,29 @@ is_compact(const char *s, size_t len)
 	return true;
 }
 
+/* Whether a string of the line holds the escape \u0000: json-c would
+ * keep the NUL, and C would read the string only up to it ("adoe\u0000x"
+ * would be taken for adoe). */
+static bool
+has_nul_escape(const char *s, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (!in_string) {
+			in_string = s[i] == '"';
+		} else if (s[i] == '"') {
+			in_string = false;
+		} else if (s[i] == '\\') {
+			if (i + 5 < len && s[i + 1] == 'u' &&
+			    !memcmp(s + i + 2, "0000", 4))
+				return true;
+			i++;
+		}
+	}
+	return false;
+}
+
 static bool
 is_blank(const char *s, size_t len)
 {
@@ -94,6 +117,8 @@ parse_line(size_t len)
 		if (e == json_tokener_continue || e == json_tokener_success ||
 		    e == json_tokener_error_parse_eof)
 			dq_die_data("invalid JSON: unexpected end of line");
+		if (e == json_tokener_error_parse_utf8_string)
+			dq_die_data("invalid UTF-8");
 		dq_die_data("invalid JSON: %s", json_tokener_error_desc(e));
 	}
 	end = json_tokener_get_parse_end(tok);
@@ -108,7 +133,51 @@ parse_line(size_t len)
 		json_object_put(rec);
 		dq_die_data("not a JSON object");
 	}
+	if (has_nul_escape(line, len)) {
+		json_object_put(rec);
+		dq_die_data("a string holds \\u0000 (NUL)");
+	}
 	return rec;
+}
+
+/* The times each kind of record may carry, which the stages read:
+ * DESIGN §2. "slot." is a member of the ticket's slot. */
+static const struct {
+	const char *kind, *fields[4];
+} times[] = {
+	{ "ticket", { "entered_at", "updated_at", "slot.start", "slot.end" } },
+	{ "member", { "last_dispatched_at", "last_seen_at", "created_at" } },
+	{ "entry", { "start", "end" } },
+	{ "history", { "entered_at", "closed_at" } },
+	{ "event", { "at" } },
+};
+
+/* Every stage stops at a time it cannot read, as dq-fetch does, rather
+ * than taking it for an absent one. */
+static void
+check_times(json_object *rec, const char *kind)
+{
+	for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+		if (strcmp(kind, times[i].kind) != 0)
+			continue;
+		for (int f = 0; f < 4 && times[i].fields[f]; f++) {
+			const char *name = times[i].fields[f];
+			const char *id = dq_get_str(rec, "id");
+			json_object *in = rec, *v;
+			time_t t;
+
+			if (!strncmp(name, "slot.", 5)) {
+				in = dq_get(rec, "slot");
+				name += 5;
+			}
+
+			v = dq_get(in, name);
+			if (v && !dq_time_parse(dq_get_str(in, name), &t))
+				dq_die_data("%s%s%s: \"%s\" is not an RFC 3339 "
+				    "time", kind, id ? " " : "", id ? id : "",
+				    times[i].fields[f]);
+		}
+	}
 }
 
 void
@@ -117,15 +186,19 @@ dq_stream(FILE *fp, const char *name, dq_record_fn fn, void *arg)
 	struct dq_input in;
 	ssize_t n;
 
-	if (!tok)
+	if (!tok) {
 		tok = json_tokener_new();
+		json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
+	}
 	where_name = name;
 	where_line = 0;
-	while ((n = getline(&line, &line_cap, fp)) > 0) {
+	while ((n = dq_getline(&line, &line_cap, fp, DQ_MAX_LINE)) != -1) {
 		size_t len = (size_t)n;
 		json_object *kind;
 
 		where_line++;
+		if (n == DQ_LINE_TOO_LONG)
+			dq_die_data("longer than %d MiB", DQ_MAX_LINE >> 20);
 		if (line[len - 1] != '\n')
 			dq_die_data("last line has no newline: truncated input?");
 		line[--len] = '\0';
@@ -141,6 +214,7 @@ dq_stream(FILE *fp, const char *name, dq_record_fn fn, void *arg)
 		if (!json_object_is_type(kind, json_type_string))
 			dq_die_data("\"kind\" is not a string");
 		in.kind = json_object_get_string(kind);
+		check_times(in.rec, in.kind);
 		in.line = line;
 		in.len = len;
 		in.lineno = where_line;

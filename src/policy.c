@@ -485,9 +485,13 @@ void
 dq_config_read(FILE *fp, const char *path, dq_config_fn fn, void *arg)
 {
 	char *line = NULL, *key, *val;
-	size_t cap = 0, lineno = 0;
+	size_t cap = 0, lineno = 0, size = 0;
+	ssize_t n;
 
-	while (getline(&line, &cap, fp) > 0) {
+	while ((n = dq_getline(&line, &cap, fp, DQ_MAX_CONFIG)) != -1) {
+		if (n == DQ_LINE_TOO_LONG || (size += (size_t)n) > DQ_MAX_CONFIG)
+			dq_die(DQ_EXIT_CONFIG, "%s: larger than %d MiB", path,
+			    DQ_MAX_CONFIG >> 20);
 		lineno++;
 		if (!config_line(line, &key, &val))
 			continue;

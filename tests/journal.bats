@@ -292,3 +292,13 @@ journal_line() {
 	assert_success
 	assert_equal "$(stat -c %a "$journal")" 640
 }
+
+@test "a journal line longer than 16 MiB stops its readers (exit 65)" {
+	head -c $((17 << 20)) /dev/zero | tr '\0' ' ' >"$journal"
+	run --separate-stderr eligible --once --journal "$journal"
+	assert_failure 65
+	assert_equal "$stderr" "dq-eligible: $journal: line 1: longer than 16 MiB"
+	run --separate-stderr dq-pick --journal /dev/zero "$snapshot"
+	assert_failure 65
+	assert_equal "$stderr" "dq-pick: /dev/zero: line 1: longer than 16 MiB"
+}

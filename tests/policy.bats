@@ -217,3 +217,39 @@ judged"
 	assert [ "$a" != "$b" ]
 	assert_equal "$a" "$c"
 }
+
+@test "no configuration file is unbounded: policy, rules, pods, zone map and credentials stop at 4 MiB (exit 78)" {
+	# /dev/zero has no end and no newline: each stops, it does not hang.
+	for args in "-p /dev/zero" "--rules /dev/zero" "--pods /dev/zero"; do
+		run --separate-stderr dq-pick $args </dev/null
+		assert_failure 78
+		assert_equal "$stderr" "dq-pick: /dev/zero: larger than 4 MiB"
+	done
+	echo "rules = /dev/zero" >"$policy"
+	run --separate-stderr dq-pick -p "$policy" </dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-pick: /dev/zero: larger than 4 MiB"
+	run --separate-stderr dq-fetch --connectwise --zone-map /dev/zero
+	assert_failure 78
+	assert_equal "$stderr" "dq-fetch: /dev/zero: larger than 4 MiB"
+	# Many short lines count too.
+	yes '# a comment' | head -c $(((4 << 20) + 1)) >"$policy"
+	run --separate-stderr dq-pick -p "$policy" </dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-pick: $policy: larger than 4 MiB"
+	yes '# a comment' | head -c $((4 << 20)) | sed '$d' >"$policy"
+	run --separate-stderr dq-pick -p "$policy" </dev/null
+	assert_success
+	cred=$BATS_TEST_TMPDIR/cred
+	yes '# a comment' | head -c $(((4 << 20) + 1)) >"$cred"
+	chmod 600 "$cred"
+	run --separate-stderr dq-fetch --connectwise --credentials "$cred"
+	assert_failure 78
+	assert_equal "$stderr" "dq-fetch: $cred: larger than 4 MiB"
+}
+
+@test "a CSV import row longer than 16 MiB stops dq-fetch (exit 65)" {
+	run --separate-stderr dq-fetch --csv-tickets /dev/zero
+	assert_failure 65
+	assert_equal "$stderr" "dq-fetch: /dev/zero: row 1: longer than 16 MiB"
+}

@@ -124,3 +124,64 @@ setup() {
 	assert_success
 	assert_output '{"kind":"ticket","id":"7","x":{"a":[1,2]},"owner":"adoe","dispatch":{"outcome":"skipped","reason":"already-owned"}}'
 }
+
+# Every stage that reads the stream; dq-apply as a dry run.
+stages() {
+	printf '%s\n' "dq-fetch --from -" dq-watch dq-eligible dq-pick dq-schedule "dq-apply --target none"
+}
+
+@test "a string holding \\u0000 is bad input in every stage, never cut short" {
+	while read -r stage; do
+		run --separate-stderr $stage <<<'{"kind":"member","id":"adoe\u0000evil"}'
+		assert_failure 65
+		assert_equal "$stderr" "${stage%% *}: line 1: a string holds \\u0000 (NUL)"
+		# A key too; an escaped backslash before u0000 is no NUL.
+		run --separate-stderr $stage <<<'{"kind":"note","x\u0000":1}'
+		assert_failure 65
+	done < <(stages)
+	run --separate-stderr dq-pick <<<'{"kind":"note","path":"C:\\u0000"}'
+	assert_success
+	assert_output '{"kind":"note","path":"C:\\u0000"}'
+}
+
+@test "invalid UTF-8 is bad input in every stage, never passed on" {
+	while read -r stage; do
+		run --separate-stderr $stage < <(printf '{"kind":"note","n":1}\n{"kind":"note","s":"caf\xe9"}\n')
+		assert_failure 65
+		assert_equal "$stderr" "${stage%% *}: line 2: invalid UTF-8"
+	done < <(stages)
+	# Valid multi-byte text passes untouched.
+	run dq-pick < <(printf '{"kind":"note","s":"caf\xc3\xa9 \xe2\x82\xac"}\n')
+	assert_success
+	assert_output "$(printf '{"kind":"note","s":"caf\xc3\xa9 \xe2\x82\xac"}')"
+}
+
+@test "a bad time is bad input in every stage, naming the line and field" {
+	ticket='{"kind":"ticket","id":"7","board":"Help Desk","status":"New"'
+	while read -r stage; do
+		for bad in '"entered_at":"yesterday"' '"updated_at":5' '"slot":{"member":"adoe","start":"2026-13-01T00:00:00Z","end":"2026-11-23T15:00:00Z"}'; do
+			run --separate-stderr $stage <<<"$ticket,$bad}"
+			assert_failure 65
+			assert_regex "$stderr" "^${stage%% *}: line 1: ticket 7: \"(entered_at|updated_at|slot.start)\" is not an RFC 3339 time$"
+		done
+		run --separate-stderr $stage <<<'{"kind":"member","id":"adoe","last_seen_at":"soon"}'
+		assert_failure 65
+		run --separate-stderr $stage <<<'{"kind":"event","type":"ISSUE_STALLED","ticket":"7","at":"2026-11-23"}'
+		assert_failure 65
+		assert_equal "$stderr" "${stage%% *}: line 1: event: \"at\" is not an RFC 3339 time"
+	done < <(stages)
+}
+
+@test "a record line longer than 16 MiB stops every stage with exit 65" {
+	while read -r stage; do
+		run --separate-stderr $stage < <(head -c $((17 << 20)) /dev/zero | tr '\0' ' ')
+		assert_failure 65
+		assert_equal "$stderr" "${stage%% *}: line 1: longer than 16 MiB"
+	done < <(stages)
+	# Just under the limit is a record like any other.
+	run bash -c '{ printf "{\"kind\":\"note\",\"s\":\""
+		head -c $(((16 << 20) - 64)) /dev/zero | tr "\0" a
+		printf "\"}\n"; } | dq-pick | wc -c'
+	assert_success
+	assert_output $(((16 << 20) - 64 + 23))
+}

@@ -361,13 +361,14 @@ held() {
 }
 
 @test "a malformed entered_at stops dq-pick (exit 65)" {
-	jq -c 'if .id == "1002" then .entered_at = "yesterday" else . end' \
-	    "$FIXTURES/desk.ndjson" > "$BATS_TEST_TMPDIR/desk.ndjson"
-	FIXTURES=$BATS_TEST_TMPDIR
+	# Broken after dq-eligible, which would stop there first.
+	dq-eligible <"$FIXTURES/desk.ndjson" |
+	    jq -c 'if .id == "1002" then .entered_at = "yesterday" else . end' \
+	    >"$BATS_TEST_TMPDIR/eligible.ndjson"
 	rules <<-'EOF'
 	night: hour < 7 => hold night
 	EOF
-	run --separate-stderr pick
+	run --separate-stderr dq-pick --rules "$RULES" <"$BATS_TEST_TMPDIR/eligible.ndjson"
 	assert_failure 65
 	assert_equal "$stderr" 'dq-pick: line 20: ticket 1002: "entered_at" is not an RFC 3339 time'
 }
