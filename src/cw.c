@@ -146,9 +146,9 @@ set_from_file(const char *path, size_t lineno, const char *key,
 		*setting(s, &cw_keys[i]) = xstrdup(val);
 		return;
 	}
-	/* The key is safe to name; the value may be a secret. */
-	dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key \"%s\"%s", path,
-	    lineno, key, dq_did_you_mean(key, names, NKEYS, true));
+	/* Neither is quoted: a line may hold nothing but a pasted key. */
+	dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key%s", path, lineno,
+	    dq_did_you_mean(key, names, NKEYS, true));
 }
 
 /* A file anyone else can read holds no secret any more: refuse it. The

@@ -63,6 +63,28 @@ dq_die(int status, const char *fmt, ...)
 	exit(dq_close_stdout(status));
 }
 
+const char *
+dq_excerpt(const char *s)
+{
+	static char buf[4][DQ_EXCERPT + 4];
+	static int next;
+	char *out = buf[next++ % 4];
+	size_t n = 0;
+
+	for (; s && *s && n < DQ_EXCERPT; s++, n++)
+		out[n] = *s >= ' ' && *s <= '~' ? *s : '?';
+	strcpy(out + n, s && *s ? "..." : "");
+	return out;
+}
+
+void
+dq_printable(char *msg)
+{
+	for (; *msg; msg++)
+		if ((unsigned char)*msg < ' ' || *msg == 0x7f)
+			*msg = '?';
+}
+
 static int
 exit_rank(int code)
 {

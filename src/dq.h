@@ -40,6 +40,15 @@ int dq_close_stdout(int status);
  * (69) needs someone to fix access, an invalid write (65) someone to fix
  * data, and a transient fault (75) only another run. */
 int dq_exit_worse(int a, int b);
+/* Text from a file, fit to quote in a message: at most DQ_EXCERPT bytes
+ * of it, "..." when cut, and any byte that is not printable ASCII as '?',
+ * so that a file named by mistake (pods = /etc/shadow) shows little of
+ * itself and nothing that could drive a terminal. Four buffers in turn:
+ * one message can quote up to four. */
+#define DQ_EXCERPT 32
+const char *dq_excerpt(const char *s);
+/* msg with each control byte (a newline, an escape) as '?'. */
+void dq_printable(char *msg);
 void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);

@@ -93,6 +93,7 @@ fail(struct reader *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	dq_printable(msg);
 	snprintf(r->err, r->errlen, "%s:%zu: %s", r->p->name, r->line, msg);
 	r->failed = true;
 	return false;
@@ -201,19 +202,19 @@ parse_hours_text(const char *text, struct dq_hours *h, char *err,
 
 		if (!(s = parse_days(s, on))) {
 			snprintf(err, errlen, "hours \"%s\": expected days like "
-			    "mon-fri or sat,sun", text);
+			    "mon-fri or sat,sun", dq_excerpt(text));
 			return false;
 		}
 		while (*s && *s != ';') {
 			if (!parse_clock(&s, &start) || start == 1440 ||
 			    *s++ != '-' || !parse_clock(&s, &end)) {
 				snprintf(err, errlen, "hours \"%s\": expected a "
-				    "stretch like 08:00-17:00", text);
+				    "stretch like 08:00-17:00", dq_excerpt(text));
 				return false;
 			}
 			if (!add_stretch(h, on, start, end)) {
 				snprintf(err, errlen, "hours \"%s\": more than %d "
-				    "stretches a day", text, DQ_MAX_STRETCHES);
+				    "stretches a day", dq_excerpt(text), DQ_MAX_STRETCHES);
 				return false;
 			}
 			nstretch++;
@@ -222,7 +223,7 @@ parse_hours_text(const char *text, struct dq_hours *h, char *err,
 		}
 		if (nstretch == 0) {
 			snprintf(err, errlen, "hours \"%s\": expected a stretch "
-			    "like 08:00-17:00 after the days", text);
+			    "like 08:00-17:00 after the days", dq_excerpt(text));
 			return false;
 		}
 		if (*s == '\0')
@@ -278,7 +279,8 @@ read_header(struct reader *r)
 				break;
 		if (c == NCOLS)
 			return fail(r, "unknown column \"%s\" (the columns are "
-			    "pod, member, company, hours and tz)", r->fields.v[i]);
+			    "pod, member, company, hours and tz)",
+			    dq_excerpt(r->fields.v[i]));
 		if (r->col[c] >= 0)
 			return fail(r, "column \"%s\" given twice", column_names[c]);
 		r->col[c] = (int)i;
@@ -340,10 +342,10 @@ agrees(struct reader *r, const struct pod_member *m)
 		if (o->has_hours && m->has_hours &&
 		    !same_hours(&o->hours, &m->hours))
 			return fail(r, "hours for \"%s\" differ from those on "
-			    "line %zu", m->name, o->line);
+			    "line %zu", dq_excerpt(m->name), o->line);
 		if (o->tz && m->tz && strcmp(o->tz, m->tz))
 			return fail(r, "tz for \"%s\" differs from the one on "
-			    "line %zu", m->name, o->line);
+			    "line %zu", dq_excerpt(m->name), o->line);
 	}
 	return true;
 }
@@ -368,7 +370,7 @@ read_member(struct reader *r, size_t pod, const char *name)
 	}
 	if (*tz) {
 		if (!dq_zone_valid(tz))
-			return fail(r, "unknown time zone \"%s\"", tz);
+			return fail(r, "unknown time zone \"%s\"", dq_excerpt(tz));
 		m->tz = xstrdup(tz);
 	}
 	return agrees(r, m);
@@ -384,7 +386,8 @@ read_company(struct reader *r, size_t pod, const char *name)
 			continue;
 		if (p->company[i].pod != pod)
 			return fail(r, "company \"%s\" is already in pod \"%s\" "
-			    "(line %zu)", name, p->pod[p->company[i].pod].name,
+			    "(line %zu)", dq_excerpt(name),
+			    dq_excerpt(p->pod[p->company[i].pod].name),
 			    p->company[i].line);
 		return true;
 	}

@@ -365,7 +365,7 @@ apply(const struct opt *o, const char *val, bool negated)
 		}
 		if (negated || !parse_bool(val, o->value)) {
 			snprintf(msg, sizeof msg, "--%s: expected yes or no, not \"%s\"",
-			    o->name, val);
+			    o->name, dq_excerpt(val));
 			return msg;
 		}
 		return NULL;
@@ -374,7 +374,8 @@ apply(const struct opt *o, const char *val, bool negated)
 		n = strtol(val, &end, 10);
 		if (errno || end == val || *end || n < o->min || n > o->max) {
 			snprintf(msg, sizeof msg, "--%s: expected a whole number "
-			    "from %ld to %ld, not \"%s\"", o->name, o->min, o->max, val);
+			    "from %ld to %ld, not \"%s\"", o->name, o->min, o->max,
+			    dq_excerpt(val));
 			return msg;
 		}
 		*(long *)o->value = n;
@@ -385,7 +386,8 @@ apply(const struct opt *o, const char *val, bool negated)
 	case OPT_TIME:
 		if (!dq_time_parse(val, o->value)) {
 			snprintf(msg, sizeof msg, "--%s: expected an RFC 3339 time "
-			    "like 2026-11-21T14:10:00Z, not \"%s\"", o->name, val);
+			    "like 2026-11-21T14:10:00Z, not \"%s\"", o->name,
+			    dq_excerpt(val));
 			return msg;
 		}
 		if (o->value == &dq_policy.now)
@@ -394,14 +396,14 @@ apply(const struct opt *o, const char *val, bool negated)
 	case OPT_MODE:
 		if (!dq_mode_parse(val, o->value)) {
 			snprintf(msg, sizeof msg, "--mode: unknown mode \"%s\"%s",
-			    val, dq_mode_hint(val));
+			    dq_excerpt(val), dq_mode_hint(val));
 			return msg;
 		}
 		return NULL;
 	case OPT_ZONE:
 		if (!dq_zone_valid(val)) {
 			snprintf(msg, sizeof msg, "--%s: unknown time zone \"%s\"",
-			    o->name, val);
+			    o->name, dq_excerpt(val));
 			return msg;
 		}
 		/* FALLTHROUGH */
@@ -410,7 +412,7 @@ apply(const struct opt *o, const char *val, bool negated)
 			const char *const *c = choices_of(o);
 
 			snprintf(msg, sizeof msg, "--%s: expected %s, not \"%s\"%s",
-			    o->name, dq_choice_list(c, count(c)), val,
+			    o->name, dq_choice_list(c, count(c)), dq_excerpt(val),
 			    dq_did_you_mean(val, c, count(c), false));
 			return msg;
 		}
@@ -521,10 +523,11 @@ policy_key(const char *path, size_t lineno, const char *key, const char *val,
 		negated = true;
 	if (!o && (near = nearest_opt(key, ALL)))
 		dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key \"%s\"; did "
-		    "you mean \"%s\"?", path, lineno, key, near);
+		    "you mean \"%s\"?", path, lineno, dq_excerpt(key), near);
 	if (!o)
 		dq_die(DQ_EXIT_CONFIG, "%s: line %zu: unknown key \"%s\" (the "
-		    "keys are listed in dq-policy(5))", path, lineno, key);
+		    "keys are listed in dq-policy(5))", path, lineno,
+		    dq_excerpt(key));
 	/* --commit too: a shared policy never turns a dry run into writes;
 	 * nor does it approve, reject, start or ack. */
 	if (o->type == OPT_SPECIAL || o->value == &dq_policy.commit ||

@@ -89,6 +89,7 @@ error_at(struct parser *ps, unsigned line, unsigned col, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	dq_printable(msg);
 	snprintf(ps->err, ps->errlen, "%s:%u:%u: %s", ps->name, line, col, msg);
 	ps->failed = true;
 	ps->tok = T_BAD;
@@ -367,7 +368,7 @@ parse_op(struct parser *ps, struct dq_cond *c)
 	snprintf(text, sizeof text, "%s", c->op == OP_NOT_IN ? "not in" : ps->text);
 	if (!op_applies(c->field, c->op))
 		return error_at(ps, line, col, "\"%s\" does not apply to %s%s",
-		    text, field_names[c->field], c->field == F_LABELS ?
+		    dq_excerpt(text), field_names[c->field], c->field == F_LABELS ?
 		    " (use \"has\")" : "");
 	next(ps);
 	return true;
@@ -381,7 +382,7 @@ parse_hour(struct parser *ps, const struct dq_word *w, int *out)
 
 	if (!isdigit((unsigned char)*w->s) || *end || h > 23)
 		return error_at(ps, w->line, w->col, "expected an hour from 0 to "
-		    "23, not \"%s\"", w->s);
+		    "23, not \"%s\"", dq_excerpt(w->s));
 	*out = (int)h;
 	return true;
 }
@@ -396,7 +397,7 @@ parse_weekday(struct parser *ps, const struct dq_word *w, int *out)
 		}
 	}
 	return error_at(ps, w->line, w->col, "expected a weekday (mon, tue, "
-	    "wed, thu, fri, sat or sun), not \"%s\"", w->s);
+	    "wed, thu, fri, sat or sun), not \"%s\"", dq_excerpt(w->s));
 }
 
 /* glibc's regcomp copies a repeated part once per repetition, reads
@@ -528,11 +529,13 @@ prepare_values(struct parser *ps, struct dq_cond *c)
 
 		if (why)
 			return error_at(ps, c->vals[0].line, c->vals[0].col,
-			    "bad regular expression \"%s\": %s", c->vals[0].s, why);
+			    "bad regular expression \"%s\": %s", dq_excerpt(c->vals[0].s),
+			    why);
 		if ((rc = regcomp(&c->re, c->vals[0].s, flags)) != 0) {
 			regerror(rc, &c->re, msg, sizeof msg);
 			return error_at(ps, c->vals[0].line, c->vals[0].col,
-			    "bad regular expression \"%s\": %s", c->vals[0].s, msg);
+			    "bad regular expression \"%s\": %s", dq_excerpt(c->vals[0].s),
+			    msg);
 		}
 		c->has_re = true;
 	}
@@ -551,7 +554,7 @@ parse_test(struct parser *ps)
 	if (f == NFIELDS) {
 		if (ps->tok == T_WORD)
 			error_at(ps, ps->tline, ps->tcol, "unknown field \"%s\"%s",
-			    ps->text, dq_did_you_mean(ps->text, field_names,
+			    dq_excerpt(ps->text), dq_did_you_mean(ps->text, field_names,
 			    NFIELDS, true));
 		else
 			error_at(ps, ps->tline, ps->tcol, "expected a condition");
@@ -681,7 +684,7 @@ parse_action(struct parser *ps, struct dq_rule *r)
 		;
 	if (i == nnames && ps->tok == T_WORD && dq_nearest(ps->text, names, nnames))
 		return error_at(ps, ps->tline, ps->tcol, "unknown action "
-		    "\"%s\"%s", ps->text, dq_did_you_mean(ps->text, names,
+		    "\"%s\"%s", dq_excerpt(ps->text), dq_did_you_mean(ps->text, names,
 		    nnames, false));
 	if (i == nnames)
 		return error_at(ps, ps->tline, ps->tcol, "expected an action "
@@ -696,7 +699,8 @@ parse_action(struct parser *ps, struct dq_rule *r)
 		return false;
 	add_value(&r->args, &r->nargs, w);
 	if (r->action == DQ_SET_MODE && !dq_mode_parse(w.s, &r->mode))
-		return error_at(ps, w.line, w.col, "unknown mode \"%s\"%s", w.s,
+		return error_at(ps, w.line, w.col, "unknown mode \"%s\"%s",
+		    dq_excerpt(w.s),
 		    dq_mode_hint(w.s));
 	return true;
 }
@@ -712,7 +716,8 @@ parse_rule(struct parser *ps, struct dq_rules *rs)
 	for (size_t i = 0; i < rs->n; i++)
 		if (!strcmp(rs->v[i].id, ps->text))
 			return error_at(ps, ps->tline, ps->tcol, "rule \"%s\" is "
-			    "already defined on line %u", ps->text, rs->v[i].line);
+			    "already defined on line %u", dq_excerpt(ps->text),
+			    rs->v[i].line);
 	rs->v = xrealloc(rs->v, (rs->n + 1) * sizeof *rs->v);
 	r = &rs->v[rs->n++];
 	*r = (struct dq_rule){ .id = xstrdup(ps->text), .line = ps->tline };

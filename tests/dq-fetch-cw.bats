@@ -490,12 +490,17 @@ no_cw_env() {
 	assert_output --partial "$XDG_CONFIG_HOME/dq/connectwise: credentials file is open to other users"
 }
 
-@test "credentials file: an unknown key is named, its value never" {
+@test "credentials file: an unknown key is reported by line, neither it nor its value quoted" {
 	creds=$BATS_TEST_TMPDIR/creds
 	printf 'cw-privat-key = s3cr3t-value\n' >"$creds"
 	chmod 600 "$creds"
 	run -78 fetch --credentials "$creds"
-	assert_output "dq-fetch: $creds: line 1: unknown key \"cw-privat-key\"; did you mean \"cw-private-key\"?"
+	assert_output "dq-fetch: $creds: line 1: unknown key; did you mean \"cw-private-key\"?"
+	# A line holding only a pasted key: nothing of it is echoed.
+	printf 'cw-url = %s\nQk9HVVNrZXkxMjM0NTY3ODkwYWJjZGVm\n' "$DQ_CW_URL" >"$creds"
+	run -78 fetch --credentials "$creds"
+	refute_output --partial Qk9H
+	assert_output --regexp "^dq-fetch: $creds: line 2: unknown key; expected "
 	run -66 fetch --credentials "$BATS_TEST_TMPDIR/none"
 }
 

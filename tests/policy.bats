@@ -253,3 +253,27 @@ judged"
 	assert_failure 65
 	assert_equal "$stderr" "dq-fetch: /dev/zero: row 1: longer than 16 MiB"
 }
+
+@test "a file named by mistake is quoted by a short, printable excerpt at most" {
+	secret='root:$6$AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijklmnop:19000:0:99999:7:::'
+	printf '%s\ndaemon:*:19000:0:99999:7:::\n' "$secret" >"$BATS_TEST_TMPDIR/shadow"
+	echo "pods = $BATS_TEST_TMPDIR/shadow" >"$policy"
+	run --separate-stderr dq-eligible -p "$policy" </dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-eligible: $BATS_TEST_TMPDIR/shadow:1: unknown column \"${secret:0:32}...\" (the columns are pod, member, company, hours and tz)"
+	# Control bytes (a terminal escape) come out as '?'.
+	printf 'pod,member,hours\nA,adoe,\033[2J\033]0;x\a\n' >"$BATS_TEST_TMPDIR/pods.csv"
+	run --separate-stderr dq-eligible --pods "$BATS_TEST_TMPDIR/pods.csv" </dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-eligible: $BATS_TEST_TMPDIR/pods.csv:2: hours \"?[2J?]0;x?\": expected days like mon-fri or sat,sun"
+	# A rules file, and a policy given a file that is not one.
+	printf 'r1: board = "x" => mode %s\n' "$secret" >"$BATS_TEST_TMPDIR/rules"
+	run --separate-stderr dq-pick --rules "$BATS_TEST_TMPDIR/rules" </dev/null
+	assert_failure 78
+	refute_output --partial abcdefghijklmnop
+	refute [ "${stderr/abcdefghijklmnop/}" != "$stderr" ]
+	printf 'Qk9HVVNrZXkxMjM0NTY3ODkwYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo=\n' >"$policy"
+	run --separate-stderr dq-pick -p "$policy" </dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-pick: $policy: line 1: unknown key \"Qk9HVVNrZXkxMjM0NTY3ODkwYWJjZGVm...\" (the keys are listed in dq-policy(5))"
+}
