@@ -97,14 +97,15 @@ ack_record(const char *ticket, const char *member)
 }
 
 /* The ticket record as the command leaves it: its applied says the new
- * webhook state, and what went out. */
+ * webhook state, and what went out. A dry run says what would go out:
+ * "would-send", outcome "dry-run". */
 static json_object *
-moved(json_object *standing, const char *to, bool commit)
+moved(json_object *record, const char *to, bool commit)
 {
 	json_object *rec = NULL, *applied, *kept;
 	json_object *changes = json_object_new_array();
 
-	json_object_deep_copy(dq_get(standing, "record"), &rec, NULL);
+	json_object_deep_copy(record, &rec, NULL);
 	applied = dq_get(rec, "applied");
 	kept = dq_get(applied, "delivery");
 
@@ -119,7 +120,11 @@ moved(json_object *standing, const char *to, bool commit)
 		json_object_array_add(changes, c);
 	}
 	json_object_object_add(applied, "commit", json_object_new_boolean(commit));
-	json_object_object_add(applied, "webhook", json_object_new_string(to));
+	if (!commit)
+		json_object_object_add(applied, "outcome",
+		    json_object_new_string("dry-run"));
+	json_object_object_add(applied, "webhook", json_object_new_string(
+	    !commit && !strcmp(to, "sent") ? "would-send" : to));
 	json_object_object_add(applied, "changes", changes);
 	return rec;
 }
@@ -127,23 +132,24 @@ moved(json_object *standing, const char *to, bool commit)
 static void
 act(const struct command *c, const char *ticket, bool commit)
 {
-	json_object *standing, *record, *out;
-	const char *member, *hook = NULL;
+	struct dq_holding h = { 0 };
+	json_object *out;
+	const char *member;
 
 	if (commit)
 		dq_journal_lock(journal);
-	standing = journal ? dq_journal_standing(journal, ticket) : NULL;
-	record = dq_get(standing, "record");
-	member = standing ? dq_journal_holder(standing, &hook) : NULL;
+	if (journal)
+		dq_journal_holding(journal, ticket, &h);
 	/* An agent's assignment has a webhook; a cleared one no longer. */
-	if (!member || !hook) {
+	member = h.cleared ? NULL : h.member;
+	if (!member || !h.webhook) {
 		failure(DQ_EXIT_DATA, ticket, "the journal shows no agent "
 		    "assigned to it by dq");
-	} else if (!one_of(c->from, hook)) {
+	} else if (!one_of(c->from, h.webhook)) {
 		char msg[128];
 
 		snprintf(msg, sizeof msg, "its webhook is %s: nothing to %s",
-		    hook, c->phase);
+		    h.webhook, c->phase);
 		failure(DQ_EXIT_DATA, ticket, msg);
 	} else if (!c->to) {
 		out = ack_record(ticket, member);
@@ -152,14 +158,17 @@ act(const struct command *c, const char *ticket, bool commit)
 		dq_write(out);
 		json_object_put(out);
 	} else {
+		json_object *applied = dq_get(h.record, "applied");
 		const char *to = c->to;
 
-		/* Approved, it goes out unless pushes wait for --start. */
-		if (!strcmp(c->phase, "approve") && !dq_policy.auto_start)
+		/* Approved, it goes out unless the assignment (or this
+		 * command) waits for --start. */
+		if (!strcmp(c->phase, "approve") && (!dq_policy.auto_start ||
+		    !dq_get_bool(dq_get(applied, "delivery"), "auto_start",
+		    true)))
 			to = "deferred";
-		out = moved(standing, to, commit);
-		if (!commit || strcmp(to, "sent") ||
-		    send_kept(ticket, dq_get(record, "applied"))) {
+		out = moved(h.record, to, commit);
+		if (!commit || strcmp(to, "sent") || send_kept(ticket, applied)) {
 			if (commit)
 				dq_journal_add(journal, c->phase, 0, true, out);
 			dq_write(out);
@@ -208,4 +217,91 @@ dq_apply_agent(int argc, char **argv)
 	if (http)
 		dq_cw_close(http);
 	return status;
+}
+
+/* --pending */
+
+struct waiting {
+	const char *ticket;
+	struct dq_holding h;
+};
+
+static int
+by_since(const void *a, const void *b)
+{
+	const struct waiting *x = a, *y = b;
+
+	if (x->h.since != y->h.since)
+		return x->h.since < y->h.since ? -1 : 1;
+	return dq_strcmp_ptr(&x->ticket, &y->ticket);
+}
+
+struct waiting_list {
+	struct waiting *v;
+	size_t n;
+};
+
+static void
+add_waiting(const char *ticket, const struct dq_holding *h, void *arg)
+{
+	struct waiting_list *l = arg;
+
+	if (!h->member || h->cleared || !one_of(waiting, h->webhook))
+		return;
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+	l->v[l->n++] = (struct waiting){ ticket, *h };
+}
+
+int
+dq_apply_pending(void)
+{
+	struct dq_holdings *hs;
+	struct waiting_list l = { NULL, 0 };
+	const char *f = dq_policy.format;
+	bool table = f ? !strcmp(f, "table") : isatty(STDOUT_FILENO);
+	char since[DQ_TIMEBUF];
+
+	if (!dq_policy.journals.n)
+		dq_die(DQ_EXIT_USAGE, "--pending needs --journal");
+	hs = dq_holdings_read(&dq_policy.journals);
+	dq_holdings_each(hs, add_waiting, &l);
+	if (l.n)
+		qsort(l.v, l.n, sizeof *l.v, by_since);
+	if (table)
+		printf("%-8s %-16s %-16s %-20s %s\n", "TICKET", "MEMBER",
+		    "WAITING", "SINCE", "SUMMARY");
+	for (size_t i = 0; i < l.n; i++) {
+		const struct waiting *w = &l.v[i];
+		const char *summary = dq_get_str(w->h.record, "summary");
+		const char *state = !strcmp(w->h.webhook, "deferred") ?
+		    "start" : "approval";
+		json_object *o;
+
+		dq_time_format(w->h.since, since);
+		if (table) {
+			printf("%-8s %-16s %-16s %-20s ", w->ticket, w->h.member,
+			    state, since);
+			/* A summary cannot move the cursor. */
+			for (const char *c = summary ? summary : "-"; *c; c++)
+				putchar((unsigned char)*c < 0x20 || *c == 0x7f ?
+				    ' ' : *c);
+			putchar('\n');
+			continue;
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "kind", json_object_new_string("pending"));
+		json_object_object_add(o, "ticket", json_object_new_string(w->ticket));
+		json_object_object_add(o, "member",
+		    json_object_new_string(w->h.member));
+		json_object_object_add(o, "webhook",
+		    json_object_new_string(w->h.webhook));
+		json_object_object_add(o, "since", json_object_new_string(since));
+		json_object_object_add(o, "summary",
+		    summary ? json_object_new_string(summary) : NULL);
+		dq_write(o);
+		json_object_put(o);
+	}
+	free(l.v);
+	dq_holdings_free(hs);
+	return 0;
 }

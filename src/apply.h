@@ -4,3 +4,6 @@
  * tickets named by the operands, from the journal alone. Returns the exit
  * status. */
 int dq_apply_agent(int argc, char **argv);
+/* dq-apply --pending: lists the agents' assignments that wait for
+ * --approve or --start, from the journal alone. Returns the exit status. */
+int dq_apply_pending(void);

@@ -55,10 +55,14 @@ struct job {
 	long seq;		/* its place among the stream's tickets */
 	const char *id;
 	long psa_id;
+	bool decides;		/* an owner or a team was decided */
 	bool writes;		/* the decision or a slot wants writing */
 	struct state expect, want;
 	json_object *patch;	/* JSON-Patch operations; NULL: none */
 	json_object *entry;	/* the schedule entry to create; NULL: none */
+	long entry_id;		/* the entry's id, once made or found */
+	long old_entry;		/* the entry dq made for the previous owner,
+				 * to delete first; 0: none */
 	char *note;		/* the internal note; NULL: none */
 	json_object *changes;	/* the writes sent (a dry run: would be) */
 	const char *outcome;
@@ -102,6 +106,8 @@ static struct item {
 static size_t nitems;
 static json_object *seen;	/* ticket -> [its item, its line number] */
 static json_object *events;	/* event records, journaled on commit */
+static struct dq_holdings *holdings;	/* the journal's, as it was read
+					 * before the stream: for planning */
 
 
 static bool
@@ -427,8 +433,11 @@ plan_connectwise(struct job *jb, json_object *d, bool decides)
 		}
 		if (dq_get_str(d, "team"))
 			jb->want.team = dq_get_str(d, "team");
-		if (dq_policy.status_after)
+		/* An owner starts the work; a team alone is still queued. */
+		if (!strcmp(decision, "assigned") && dq_policy.status_after)
 			jb->want.status = dq_policy.status_after;
+		else if (!strcmp(decision, "team") && dq_policy.team_status_after)
+			jb->want.status = dq_policy.team_status_after;
 		jb->patch = json_object_new_array();
 		if (!same(jb->want.owner, jb->expect.owner, true))
 			add_op(jb->patch, "owner", member_ref(jb->want.owner));
@@ -487,6 +496,10 @@ delivery_json(struct job *jb)
 	json_object_object_add(o, "id", json_object_new_string(jb->delivery));
 	json_object_object_add(o, "url", json_object_new_string(jb->url));
 	json_object_object_add(o, "body", json_object_get(jb->payload));
+	/* So that approving it keeps it waiting for --start. */
+	if (!dq_policy.auto_start)
+		json_object_object_add(o, "auto_start",
+		    json_object_new_boolean(false));
 	return o;
 }
 
@@ -506,6 +519,11 @@ planned_changes(struct job *jb)
 		json_object_array_add(all, change("PATCH", path, jb->patch));
 		free(path);
 	}
+	if (jb->old_entry) {
+		path = dq_asprintf("/schedule/entries/%ld", jb->old_entry);
+		json_object_array_add(all, change("DELETE", path, NULL));
+		free(path);
+	}
 	if (jb->entry)
 		json_object_array_add(all, change("POST", "/schedule/entries",
 		    jb->entry));
@@ -517,6 +535,22 @@ planned_changes(struct job *jb)
 		free(path);
 	}
 	return all;
+}
+
+/* The calendar entry to delete before the ticket is booked again: the
+ * one dq made for the owner a watchdog took it from, as the journal
+ * holds it. Entries dq did not make are never touched. */
+static long
+old_entry(struct job *jb, const struct dq_holding *h)
+{
+	json_object *watch = dq_get(jb->rec, "watch");
+
+	if (!to_psa || !dq_get_bool(watch, "clear", false) || !h->entry ||
+	    !h->member || !jb->want.owner ||
+	    !same(h->member, dq_get_str(watch, "previous_owner"), true) ||
+	    same(h->member, jb->want.owner, true))
+		return 0;
+	return h->entry;
 }
 
 /* The ticket as its record has it, which the PSA must still show for a
@@ -540,16 +574,24 @@ plan(struct job *jb)
 {
 	json_object *t = jb->rec, *d = dq_get(t, "dispatch");
 	const char *decision = dq_get_str(d, "outcome");
-	bool decides = decision && (!strcmp(decision, "assigned") ||
-	    !strcmp(decision, "team"));
+	bool decides = jb->decides = decision && (!strcmp(decision,
+	    "assigned") || !strcmp(decision, "team"));
+	struct dq_holding h;
 
 	expectation(jb);
 	/* Held, unassigned, skipped and manual tickets are journaled, not
 	 * written; a slot that dq-schedule booked is written, also on an
 	 * owned ticket it booked with --backfill. */
 	jb->writes = decides || dq_get_str(dq_get(t, "slot"), "start");
-	if (jb->writes && to_psa)
+	if (jb->writes && to_psa) {
 		plan_connectwise(jb, d, decides);
+		dq_holding(holdings, jb->id, &h);
+		jb->old_entry = old_entry(jb, &h);
+		/* Already as decided, by the record: nothing to write. */
+		if (!jb->error && !jb->patch && !jb->entry && !jb->note &&
+		    !jb->old_entry)
+			jb->writes = false;
+	}
 	/* An agent hears of owned work only; a team or a slot is the
 	 * workspace's to show. */
 	if (to_webhook) {
@@ -564,6 +606,7 @@ static json_object *
 applied_json(struct job *jb, bool planned)
 {
 	json_object *a = json_object_new_object();
+	const char *left;
 
 	json_object_object_add(a, "target", json_object_new_string(
 	    to_psa ? "connectwise" : to_webhook ? "webhook" : "none"));
@@ -571,9 +614,23 @@ applied_json(struct job *jb, bool planned)
 	if (!planned)
 		json_object_object_add(a, "outcome",
 		    json_object_new_string(jb->outcome));
+	/* A dry run says what it would do, never that it did. */
 	if (jb->webhook && !jb->error)
-		json_object_object_add(a, "webhook",
-		    json_object_new_string(jb->webhook));
+		json_object_object_add(a, "webhook", json_object_new_string(
+		    !commit && !strcmp(jb->webhook, "sent") ? "would-send" :
+		    jb->webhook));
+	/* The status dq leaves, for the journal's readers (dq_holding); a
+	 * dead run's intent names it for the run that finishes its work. */
+	left = jb->want.status ? jb->want.status : dq_get_str(dq_get(dq_get(
+	    jb->intent, "record"), "applied"), "status");
+	if (commit && jb->decides && (to_psa || to_webhook) && left &&
+	    (planned || !strcmp(jb->outcome, "applied") ||
+	    !strcmp(jb->outcome, "unchanged")))
+		json_object_object_add(a, "status",
+		    json_object_new_string(left));
+	if (!planned && jb->entry_id)
+		json_object_object_add(a, "entry",
+		    json_object_new_int64(jb->entry_id));
 	json_object_object_add(a, "changes", planned ? planned_changes(jb) :
 	    json_object_get(jb->changes));
 	/* What a later --approve or --start sends, and a re-run resends. */
@@ -1094,6 +1151,8 @@ got_entries(const struct dq_cw_reply *reply, void *arg)
 	}
 	jb->look_entry = false;
 	if (json_object_array_length(reply->body) > 0) {
+		jb->entry_id = (long)json_object_get_int64(dq_get(
+		    json_object_array_get_idx(reply->body, 0), "id"));
 		jb->posts = 0;
 		step_note(jb);
 	} else {
@@ -1108,6 +1167,8 @@ posted_entry(const struct dq_cw_reply *reply, void *arg)
 
 	if (reply->exit == DQ_EXIT_OK) {
 		jb->wrote = true;
+		jb->entry_id = (long)json_object_get_int64(dq_get(reply->body,
+		    "id"));
 		jb->posts = 0;
 		step_note(jb);
 	} else if (reply->exit == DQ_EXIT_TEMPFAIL && jb->posts < POST_ATTEMPTS) {
@@ -1147,6 +1208,37 @@ step_entry(struct job *jb)
 }
 
 static void
+unbooked(const struct dq_cw_reply *reply, void *arg)
+{
+	struct job *jb = arg;
+
+	/* Not found: a run before this one deleted it already. */
+	if (reply->exit != DQ_EXIT_OK && reply->status != 404) {
+		failed(jb, reply);
+		return;
+	}
+	if (reply->exit == DQ_EXIT_OK)
+		jb->wrote = true;
+	step_entry(jb);
+}
+
+/* The previous owner's entry goes before the new one is made. */
+static void
+step_unbook(struct job *jb)
+{
+	char *path;
+
+	if (!jb->old_entry) {
+		step_entry(jb);
+		return;
+	}
+	path = dq_asprintf("/schedule/entries/%ld", jb->old_entry);
+	json_object_array_add(jb->changes, change("DELETE", path, NULL));
+	dq_cw_send(cw, "DELETE", path + 1, NULL, unbooked, jb);
+	free(path);
+}
+
+static void
 patched(const struct dq_cw_reply *reply, void *arg)
 {
 	struct job *jb = arg;
@@ -1156,7 +1248,7 @@ patched(const struct dq_cw_reply *reply, void *arg)
 		return;
 	}
 	jb->wrote = true;
-	step_entry(jb);
+	step_unbook(jb);
 }
 
 static const char *
@@ -1212,7 +1304,7 @@ got_ticket(const struct dq_cw_reply *reply, void *arg)
 		decided.status = now.status;
 	if (same_state(&now, &decided)) {
 		jb->look_entry = jb->look_note = true;
-		step_entry(jb);
+		step_unbook(jb);
 	} else if (!same_state(&now, &jb->expect)) {
 		conflict(jb, &now);
 	} else {
@@ -1229,6 +1321,7 @@ static void
 start(struct job *jb)
 {
 	char *run = NULL, *path;
+	struct dq_holding h;
 	long pid;
 
 	if (journal && dq_get(finished, jb->id)) {
@@ -1247,6 +1340,8 @@ start(struct job *jb)
 			done(jb, "conflict");
 			return;
 		}
+		dq_journal_holding(journal, jb->id, &h);
+		jb->old_entry = old_entry(jb, &h);
 		json_object_object_add(jb->rec, "applied", applied_json(jb, true));
 		dq_journal_add(journal, "intent", jb->seq, true, jb->rec);
 		dq_journal_unlock(journal);
@@ -1270,20 +1365,6 @@ posted_webhook(const struct dq_cw_reply *reply, void *arg)
 	}
 	jb->wrote = true;
 	done(jb, "applied");
-}
-
-/* A webhook state the journal names, as one of ours: the journal's own
- * strings go when its lines are replaced. */
-static const char *
-webhook_state(const char *s)
-{
-	static const char *const states[] = { "sent", "pending-approval",
-	    "deferred", "rejected" };
-
-	for (size_t i = 0; s && i < sizeof states / sizeof states[0]; i++)
-		if (!strcmp(s, states[i]))
-			return states[i];
-	return NULL;
 }
 
 /* A run that died after its intent may have delivered: resend its very
@@ -1313,7 +1394,8 @@ resume_delivery(struct job *jb)
 static void
 start_webhook(struct job *jb)
 {
-	const char *hook, *now;
+	struct dq_holding h;
+	const char *now;
 	char *busy = NULL;
 	long pid;
 
@@ -1326,10 +1408,11 @@ start_webhook(struct job *jb)
 		done(jb, "conflict");
 		return;
 	}
-	now = dq_journal_holder(dq_journal_standing(journal, jb->id), &hook);
+	dq_journal_holding(journal, jb->id, &h);
+	now = h.member;
 	if (now && same(now, jb->want.owner, false)) {
 		dq_journal_unlock(journal);
-		jb->webhook = webhook_state(hook);
+		jb->webhook = h.webhook;
 		done(jb, "unchanged");
 		return;
 	}
@@ -1411,6 +1494,8 @@ unfinished_job(json_object *intent)
 	jb->seq = (long)json_object_get_int64(dq_get(intent, "seq"));
 	jb->psa_id = psa_number(jb->rec, "id");
 	jb->writes = true;
+	jb->decides = decision && (!strcmp(decision, "assigned") ||
+	    !strcmp(decision, "team"));
 	jb->changes = json_object_new_array();
 	expectation(jb);
 	if (decision && !strcmp(decision, "assigned"))
@@ -1424,6 +1509,11 @@ unfinished_job(json_object *intent)
 		const char *path = dq_get_str(c, "path");
 		json_object *body = dq_get(c, "body");
 
+		if (method && path && !strcmp(method, "DELETE") &&
+		    !strncmp(path, "/schedule/entries/", 18)) {
+			jb->old_entry = strtol(path + 18, NULL, 10);
+			continue;
+		}
 		if (!method || !path || !body)
 			continue;
 		if (!strcmp(method, "PATCH")) {
@@ -1522,6 +1612,28 @@ take_turn(void)
 	free(path);
 }
 
+static bool
+same_key(json_object *a, json_object *b, const char *object, const char *key)
+{
+	return same(dq_get_str(dq_get(a, object), key),
+	    dq_get_str(dq_get(b, object), key), false);
+}
+
+/* Whether the journal's last outcome for the ticket already says what
+ * this one would: a skip or a decision that changes nothing, with the
+ * same outcome and reason. The journal grows with changes, not runs. */
+static bool
+repeats(struct job *jb)
+{
+	json_object *last = dq_journal_last_outcome(journal, jb->id);
+	json_object *was = dq_get(last, "record");
+
+	return last && !strcmp(jb->outcome, "unchanged") &&
+	    same(dq_get_str(dq_get(was, "applied"), "outcome"), jb->outcome,
+	    false) && same_key(was, jb->rec, "dispatch", "outcome") &&
+	    same_key(was, jb->rec, "dispatch", "reason");
+}
+
 /* Tickets with nothing to write to the PSA are settled at once, their
  * outcomes journaled together; the rest go through their chains. */
 static void
@@ -1551,7 +1663,7 @@ commit_all(void)
 		jb->outcome = jb->error ? "failed" : jb->writes ? "applied" :
 		    "unchanged";
 		report(jb);
-		if (journal) {
+		if (journal && !repeats(jb)) {
 			json_object_object_add(jb->rec, "applied",
 			    applied_json(jb, false));
 			dq_journal_add(journal, "outcome", jb->seq, true, jb->rec);
@@ -1729,7 +1841,8 @@ int
 main(int argc, char *argv[])
 {
 	int first = dq_policy_load(argc, argv, DQ_APPLY, "[options] [file ...]\n"
-	    "       dq-apply --approve|--reject|--start|--ack [options] TICKET ...",
+	    "       dq-apply --approve|--reject|--start|--ack [options] TICKET ...\n"
+	    "       dq-apply --pending [options]",
 	    "Shows what the decisions of a stream would change (a dry run), "
 	    "or with --commit\nwrites them to the PSA or the agents' webhooks "
 	    "and journals every outcome.");
@@ -1737,6 +1850,11 @@ main(int argc, char *argv[])
 	if (dq_policy.approve || dq_policy.reject || dq_policy.start ||
 	    dq_policy.ack)
 		return dq_close_stdout(dq_apply_agent(argc - first, argv + first));
+	if (dq_policy.pending) {
+		if (argc > first)
+			dq_die(DQ_EXIT_USAGE, "--pending takes no operands");
+		return dq_close_stdout(dq_apply_pending());
+	}
 	settle_options();
 	/* For agents the journal is where assignments live. */
 	if (commit && to_webhook && !dq_policy.journals.n)
@@ -1747,6 +1865,8 @@ main(int argc, char *argv[])
 		cw = dq_http_open();
 	events = json_object_new_array();
 	seen = json_object_new_object();
+	if (dq_policy.journals.n)
+		holdings = dq_holdings_read(&dq_policy.journals);
 	ctx = dq_context_new();
 	if (format == FORMAT_TABLE)
 		table_header();
@@ -1765,6 +1885,7 @@ main(int argc, char *argv[])
 	if (cw)
 		dq_cw_close(cw);
 	dq_context_free(ctx);
+	dq_holdings_free(holdings);
 	json_object_put(events);
 	json_object_put(seen);
 	free(run_id);

@@ -11,8 +11,7 @@
 
 static struct dq_context *ctx;
 static struct dq_pods *pods;
-static json_object *dispatched;	/* --once: tickets the journal settled */
-static json_object *assigned;	/* agents' tickets the journal assigned */
+static struct dq_holdings *holdings;	/* the journal's, with --journal */
 
 /* Tickets of one board and team share their pool, and a member's
  * standing does not change from ticket to ticket: both are worked out
@@ -115,6 +114,7 @@ skip_reason(json_object *ticket, bool cleared)
 	const char *company = dq_get_str(ticket, "company");
 	const char *board = dq_get_str(ticket, "board");
 	const char *status = dq_get_str(ticket, "status");
+	struct dq_holding h;
 
 	if (!dq_policy.auto_dispatch)
 		return "auto-dispatch-off";
@@ -135,12 +135,14 @@ skip_reason(json_object *ticket, bool cleared)
 		snprintf(reason, sizeof reason, "company-excluded:%s", company);
 		return reason;
 	}
-	if (!cleared && (dq_get(ticket, "owner") || (assigned &&
-	    json_object_object_get_ex(assigned, dq_get_str(ticket, "id"), NULL))))
+	if (cleared)	/* clearing a ticket is what dispatches it again */
+		return NULL;
+	dq_holding(holdings, dq_get_str(ticket, "id"), &h);
+	/* For agents the journal is where assignments live. */
+	if (dq_get(ticket, "owner") || (h.member && h.webhook && !h.cleared))
 		return "already-owned";
-	/* Clearing a ticket is what dispatches it again. */
-	if (dispatched && !cleared && json_object_object_get_ex(dispatched,
-	    dq_get_str(ticket, "id"), NULL))
+	if ((dq_policy.once && h.applied) ||
+	    (!dq_policy.retry && (h.applied || h.unassigned)))
 		return "already-dispatched";
 	return NULL;
 }
@@ -292,7 +294,8 @@ free_judged(struct lh_entry *e)
  * out once, with a ticket's previous owner left out after the reasons
  * that come first. */
 static const char *
-exclusion(const char *id, const char *previous_owner, time_t now)
+exclusion(const char *id, const char *previous_owner,
+    const struct dq_strlist *rejected, time_t now)
 {
 	struct lh_entry *e = lh_table_lookup_entry(judgements, id);
 	struct judged *j = e ? lh_entry_v(e) : NULL;
@@ -310,10 +313,14 @@ exclusion(const char *id, const char *previous_owner, time_t now)
 		j->generation = dq_context_generation(ctx);
 		j->now = now;
 	}
-	if (previous_owner && !strcmp(previous_owner, id) && !(j->why &&
-	    (!strcmp(j->why, "unknown-member") || !strcmp(j->why, "archived") ||
-	    !strcmp(j->why, "offline"))))
+	if (j->why && (!strcmp(j->why, "unknown-member") ||
+	    !strcmp(j->why, "archived") || !strcmp(j->why, "offline")))
+		return j->why;
+	if (previous_owner && !strcmp(previous_owner, id))
 		return "previous-owner";
+	/* An agent who turned the ticket down is not asked again. */
+	if (rejected && dq_strlist_has(rejected, id))
+		return "rejected";
 	return j->why;
 }
 
@@ -341,7 +348,8 @@ add_judged(const char *id, const char *why, json_object *cands,
  * excluded as not-in-team. Returns how many are candidates. */
 static size_t
 judge_pod(const char *pod, const struct dq_strlist *pool,
-    const char *previous_owner, json_object *cands, json_object *excluded)
+    const char *previous_owner, const struct dq_strlist *rejected,
+    json_object *cands, json_object *excluded)
 {
 	const struct dq_strlist *members = dq_pods_members(pods, pod);
 	time_t now = dq_now();
@@ -351,7 +359,7 @@ judge_pod(const char *pod, const struct dq_strlist *pool,
 		const char *id = members->v[i];
 
 		n += add_judged(id, dq_strlist_has(pool, id) ?
-		    exclusion(id, previous_owner, now) : "not-in-team",
+		    exclusion(id, previous_owner, rejected, now) : "not-in-team",
 		    cands, excluded);
 	}
 	return n;
@@ -405,15 +413,19 @@ judge(json_object *ticket, const char *previous_owner)
 	json_object *fallback = NULL;
 	time_t now = dq_now();
 	char pod_pool[512];
+	struct dq_holding h;
 
-	if (pod && judge_pod(pod, pool, previous_owner, cands, excluded) > 0) {
+	dq_holding(holdings, dq_get_str(ticket, "id"), &h);
+	if (pod && judge_pod(pod, pool, previous_owner, h.rejected, cands,
+	    excluded) > 0) {
 		snprintf(pod_pool, sizeof pod_pool, "pod:%s", pod);
 		name = pod_pool;
 		/* The board's pool, for dq-pick to fall back on when its
 		 * rules leave the pod's pool empty (DESIGN §4). */
 		fallback = json_object_new_array();
 		for (size_t i = 0; i < pool->n; i++)
-			if (!exclusion(pool->v[i], previous_owner, now))
+			if (!exclusion(pool->v[i], previous_owner, h.rejected,
+			    now))
 				json_object_array_add(fallback,
 				    json_object_new_string(pool->v[i]));
 	} else {
@@ -423,7 +435,7 @@ judge(json_object *ticket, const char *previous_owner)
 		}
 		for (size_t i = 0; i < pool->n; i++)
 			add_judged(pool->v[i], exclusion(pool->v[i], previous_owner,
-			    now), cands, excluded);
+			    h.rejected, now), cands, excluded);
 	}
 	json_object_object_add(e, "team", team ? json_object_new_string(team) : NULL);
 	json_object_object_add(e, "pool", json_object_new_string(name));
@@ -464,12 +476,10 @@ main(int argc, char *argv[])
 
 	if (dq_policy.once && !dq_policy.journals.n)
 		dq_die(DQ_EXIT_USAGE, "--once needs --journal");
-	if (dq_policy.journals.n) {
-		if (dq_policy.once)
-			dispatched = json_object_new_object();
-		assigned = json_object_new_object();
-		dq_journal_tickets(&dq_policy.journals, dispatched, assigned);
-	}
+	if (!dq_policy.retry && !dq_policy.journals.n)
+		dq_die(DQ_EXIT_USAGE, "--no-retry needs --journal");
+	if (dq_policy.journals.n)
+		holdings = dq_holdings_read(&dq_policy.journals);
 	if (dq_policy.pods_file)
 		pods = dq_pods_load(dq_policy.pods_file);
 	ctx = dq_context_new();
@@ -481,7 +491,6 @@ main(int argc, char *argv[])
 	lh_table_free(pools);
 	dq_context_free(ctx);
 	dq_pods_free(pods);
-	json_object_put(dispatched);
-	json_object_put(assigned);
+	dq_holdings_free(holdings);
 	return dq_close_stdout(0);
 }

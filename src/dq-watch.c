@@ -13,34 +13,17 @@
 
 #include "dq.h"
 
-/* What the journal says of one ticket's latest assignment by dq. */
-struct assignment {
-	char *member;		/* NULL: no assignment of dq's stands */
-	char *status;		/* the status dq left the ticket in */
-	time_t at;		/* when the run that assigned it acted */
-	time_t done;		/* when dq's own writes were over */
-	bool pushed;		/* the member was told (always, but for held
-				 * webhooks) */
-	time_t pushed_at;
-	bool acked;		/* an ack line for this assignment */
-	bool stall_told, noack_told, queue_told;
+/* Which assignment (its holding's serial, plus one) each watchdog has
+ * already reported a ticket's for: events are told once. */
+struct told {
+	unsigned long stall, noack, queue;
 };
 
-static struct lh_table *assignments;	/* ticket -> struct assignment */
+static struct dq_holdings *holdings;	/* who holds what, by the journal */
+static struct lh_table *reported;	/* ticket -> struct told */
 static struct lh_table *idle_told;	/* member -> last_seen_at reported */
 static struct lh_table *last_ack;	/* member -> time_t of their last ack */
 static struct lh_table *entry_acks;	/* "ticket\037member" -> bool */
-
-static void
-free_assignment(struct lh_entry *e)
-{
-	struct assignment *a = lh_entry_v(e);
-
-	free(lh_entry_k(e));
-	free(a->member);
-	free(a->status);
-	free(a);
-}
 
 static void
 free_key_value(struct lh_entry *e)
@@ -64,99 +47,16 @@ set(struct lh_table *t, const char *key, void *value)
 	lh_table_insert(t, xstrdup(key), value);
 }
 
-static struct assignment *
-assignment_of(const char *ticket)
+static struct told *
+told_of(const char *ticket)
 {
-	struct assignment *a = lookup(assignments, ticket);
+	struct told *t = lookup(reported, ticket);
 
-	if (!a) {
-		a = xcalloc(1, sizeof *a);
-		set(assignments, ticket, a);
+	if (!t) {
+		t = xcalloc(1, sizeof *t);
+		set(reported, ticket, t);
 	}
-	return a;
-}
-
-static void
-end_assignment(struct assignment *a)
-{
-	free(a->member);
-	free(a->status);
-	a->member = a->status = NULL;
-	a->pushed = a->acked = a->stall_told = a->noack_told = false;
-	a->queue_told = false;
-}
-
-/* The status dq-apply set (a JSON-Patch replace of status among the
- * changes it sent), else the one the ticket had. */
-static const char *
-status_left(json_object *record)
-{
-	json_object *changes = dq_get(dq_get(record, "applied"), "changes");
-
-	for (size_t i = 0; json_object_is_type(changes, json_type_array) &&
-	    i < json_object_array_length(changes); i++) {
-		json_object *body = dq_get(json_object_array_get_idx(changes, i),
-		    "body");
-
-		for (size_t k = 0; json_object_is_type(body, json_type_array) &&
-		    k < json_object_array_length(body); k++) {
-			json_object *op = json_object_array_get_idx(body, k);
-			const char *path = dq_get_str(op, "path");
-
-			if (path && (!strcmp(path, "status") ||
-			    !strcmp(path, "/status")) &&
-			    dq_get_str(dq_get(op, "value"), "name"))
-				return dq_get_str(dq_get(op, "value"), "name");
-		}
-	}
-	return dq_get_str(record, "status");
-}
-
-static void
-note_push(struct assignment *a, const struct dq_journal_line *jl)
-{
-	const char *webhook = dq_get_str(dq_get(jl->record, "applied"),
-	    "webhook");
-
-	time_t wall;
-
-	/* Without a webhook the PSA itself tells the technician. Updates
-	 * before the member was told are not theirs. */
-	if (!a->pushed && (!webhook || !strcmp(webhook, "sent"))) {
-		a->pushed = true;
-		a->pushed_at = jl->at;
-		if (jl->at > a->done)
-			a->done = jl->at;
-		if (dq_time_parse(dq_get_str(jl->line, "wall"), &wall) &&
-		    wall > a->done)
-			a->done = wall;
-	}
-}
-
-static void
-read_outcome(const struct dq_journal_line *jl)
-{
-	json_object *dispatch = dq_get(jl->record, "dispatch");
-	const char *decision = dq_get_str(dispatch, "outcome");
-	const char *applied = dq_get_str(dq_get(jl->record, "applied"),
-	    "outcome");
-	struct assignment *a;
-	time_t wall;
-
-	if (!decision || !applied || (strcmp(applied, "applied") &&
-	    strcmp(applied, "unchanged")))
-		return;		/* nothing reached the PSA */
-	a = assignment_of(jl->ticket);
-	end_assignment(a);
-	if (strcmp(decision, "assigned") || !dq_get_str(dispatch, "chosen"))
-		return;
-	a->member = xstrdup(dq_get_str(dispatch, "chosen"));
-	a->status = status_left(jl->record) ?
-	    xstrdup(status_left(jl->record)) : NULL;
-	a->at = a->done = jl->at;
-	if (dq_time_parse(dq_get_str(jl->line, "wall"), &wall) && wall > a->done)
-		a->done = wall;
-	note_push(a, jl);
+	return t;
 }
 
 static void
@@ -164,7 +64,8 @@ read_event(const struct dq_journal_line *jl)
 {
 	const char *type = dq_get_str(jl->record, "type");
 	const char *member = dq_get_str(jl->record, "member");
-	struct assignment *a;
+	struct dq_holding h;
+	struct told *t;
 
 	if (!type)
 		return;
@@ -176,52 +77,40 @@ read_event(const struct dq_journal_line *jl)
 	}
 	if (!jl->ticket)
 		return;
-	a = assignment_of(jl->ticket);
+	dq_holding(holdings, jl->ticket, &h);
+	t = told_of(jl->ticket);
 	if (!strcmp(type, "ISSUE_NOACK"))
-		a->noack_told = true;
-	else if (!strcmp(type, "ISSUE_STALLED") && a->member)
-		a->stall_told = true;
+		t->noack = h.serial + 1;
+	else if (!strcmp(type, "ISSUE_STALLED") && member)
+		t->stall = h.serial + 1;
 	else if (!strcmp(type, "ISSUE_STALLED"))
-		a->queue_told = true;
+		t->queue = h.serial + 1;
+}
+
+static void
+read_ack(const struct dq_journal_line *jl)
+{
+	const char *member = dq_get_str(jl->record, "member");
+	time_t *t;
+
+	if (member && (!(t = lookup(last_ack, member)) || *t < jl->at)) {
+		t = xcalloc(1, sizeof *t);
+		*t = jl->at;
+		set(last_ack, member, t);
+	}
 }
 
 static void
 read_line(const struct dq_journal_line *jl, void *arg)
 {
-	struct assignment *a;
-	const char *member;
-	time_t *t;
-
 	(void)arg;
 	if (!jl->has_at)
 		return;
-	if (jl->ticket && dq_journal_ends(jl)) {	/* cleared or rejected */
-		end_assignment(assignment_of(jl->ticket));
-		return;
-	}
-	if (!strcmp(jl->phase, "event")) {
+	dq_holdings_add(holdings, jl);
+	if (!strcmp(jl->phase, "event"))
 		read_event(jl);
-		return;
-	}
-	if (!jl->ticket)
-		return;
-	if (!strcmp(jl->phase, "outcome")) {
-		read_outcome(jl);
-		return;
-	}
-	if (!(a = lookup(assignments, jl->ticket)) || !a->member)
-		return;
-	if (!strcmp(jl->phase, "approve") || !strcmp(jl->phase, "start"))
-		note_push(a, jl);
-	else if (!strcmp(jl->phase, "ack")) {
-		a->acked = true;
-		member = a->member;
-		if (!(t = lookup(last_ack, member)) || *t < jl->at) {
-			t = xcalloc(1, sizeof *t);
-			*t = jl->at;
-			set(last_ack, member, t);
-		}
-	}
+	else if (!strcmp(jl->phase, "ack"))
+		read_ack(jl);
 }
 
 /* Events */
@@ -300,31 +189,31 @@ member(struct dq_input *in)
 
 /* Tickets */
 
-/* Whether the ticket moved since dq assigned it: another status, or an
- * update after dq's own writes. */
+/* Whether the ticket moved since dq assigned it: another status than
+ * the one dq left, or an update after dq's own writes. */
 static bool
-progressed(json_object *ticket, const struct assignment *a)
+progressed(json_object *ticket, const struct dq_holding *h)
 {
 	const char *status = dq_get_str(ticket, "status");
 	const char *updated = dq_get_str(ticket, "updated_at");
 	time_t t;
 
-	if (status && a->status && strcmp(status, a->status))
+	if (status && h->status && strcmp(status, h->status))
 		return true;
-	return updated && dq_time_parse(updated, &t) && t > a->done;
+	return updated && dq_time_parse(updated, &t) && t > h->done;
 }
 
 /* Whether the member acknowledged: an ack line (agents), or, for work
  * booked in the PSA's calendar, the acknowledged flag of its entry. */
 static bool
-acknowledged(const char *ticket, const struct assignment *a)
+acknowledged(const char *ticket, const struct dq_holding *h)
 {
 	char key[512];
 	bool *flag;
 
-	if (a->acked)
+	if (h->acked)
 		return true;
-	snprintf(key, sizeof key, "%s\037%s", ticket, a->member);
+	snprintf(key, sizeof key, "%s\037%s", ticket, h->member);
 	return (flag = lookup(entry_acks, key)) && *flag;
 }
 
@@ -339,41 +228,43 @@ clear(struct dq_input *in, const char *type, const char *owner)
 	dq_write_annotated(in, "watch", w);
 }
 
-/* dq's assignment of the ticket still stands: has it started? */
+/* dq's assignment of the ticket still stands (or, cleared, waits for a
+ * new owner): has it started? Work booked for later is not stale before
+ * its slot begins. */
 static void
-watch_assigned(struct dq_input *in, const char *id, struct assignment *a)
+watch_assigned(struct dq_input *in, const char *id, const struct dq_holding *h)
 {
-	time_t now = dq_now();
+	time_t now = dq_now(), from = h->slot > h->pushed ? h->slot : h->pushed;
 	const char *cleared_by = NULL;
+	struct told *t = told_of(id);
 	json_object *e;
 
-	if (!a->pushed || progressed(in->rec, a)) {
+	if (!h->pushed || progressed(in->rec, h)) {
 		dq_write_input(in);
 		return;
 	}
-	if (dq_policy.ack_seconds && !acknowledged(id, a) &&
-	    now - a->pushed_at >= dq_policy.ack_seconds) {
+	if (dq_policy.ack_seconds && !acknowledged(id, h) &&
+	    now - h->pushed >= dq_policy.ack_seconds) {
 		if (dq_policy.redispatch_on_noack)
 			cleared_by = "ISSUE_NOACK";
-		if (!a->noack_told) {
-			e = event("ISSUE_NOACK", id, a->member, "no-ack", a->pushed_at);
+		if (t->noack != h->serial + 1) {
+			e = event("ISSUE_NOACK", id, h->member, "no-ack", h->pushed);
 			json_object_object_add(e, "seconds",
-			    json_object_new_int64((int64_t)(now - a->pushed_at)));
+			    json_object_new_int64((int64_t)(now - h->pushed)));
 			if (cleared_by)
 				json_object_object_add(e, "clear",
 				    json_object_new_boolean(true));
 			emit(e);
 		}
 	}
-	if (dq_policy.stall_minutes &&
-	    now - a->pushed_at >= dq_policy.stall_minutes * 60) {
+	if (dq_policy.stall_minutes && now - from >= dq_policy.stall_minutes * 60) {
 		bool clears = !cleared_by && dq_policy.redispatch_on_stall;
 
 		if (clears)
 			cleared_by = "ISSUE_STALLED";
-		if (!a->stall_told) {
-			e = event("ISSUE_STALLED", id, a->member, "no-progress",
-			    a->pushed_at);
+		if (t->stall != h->serial + 1) {
+			e = event("ISSUE_STALLED", id, h->member, "no-progress",
+			    from);
 			if (clears)
 				json_object_object_add(e, "clear",
 				    json_object_new_boolean(true));
@@ -381,7 +272,7 @@ watch_assigned(struct dq_input *in, const char *id, struct assignment *a)
 		}
 	}
 	if (cleared_by)
-		clear(in, cleared_by, a->member);
+		clear(in, cleared_by, h->member);
 	else
 		dq_write_input(in);
 }
@@ -405,23 +296,25 @@ ticket(struct dq_input *in)
 	const char *id = dq_need_str(in->rec, "ticket", "id");
 	const char *owner = dq_get_str(in->rec, "owner");
 	const char *entered = dq_get_str(in->rec, "entered_at");
-	struct assignment *a;
+	struct dq_holding h;
+	struct told *t;
 	time_t since;
 
-	a = lookup(assignments, id);
+	dq_holding(holdings, id, &h);
 	/* For agents the journal holds the assignment and the ticket no
 	 * owner; a different owner means a human took the ticket over. */
-	if (a && a->member && (!owner || !strcmp(owner, a->member))) {
-		watch_assigned(in, id, a);
+	if (h.member && (!owner || !strcmp(owner, h.member))) {
+		watch_assigned(in, id, &h);
 		return;
 	}
-	if (!owner && !(a && a->member) && dq_policy.queue_stall_minutes &&
+	if (!owner && !h.member && dq_policy.queue_stall_minutes &&
 	    entered && queued(in->rec)) {
 		if (!dq_time_parse(entered, &since))
 			dq_die_data("ticket %s: \"entered_at\" is not an RFC 3339 "
 			    "time", id);
+		t = told_of(id);
 		if (dq_now() - since >= dq_policy.queue_stall_minutes * 60 &&
-		    !(a && a->queue_told))
+		    t->queue != h.serial + 1)
 			emit(event("ISSUE_STALLED", id, NULL, "queued", since));
 	}
 	dq_write_input(in);
@@ -468,13 +361,15 @@ main(int argc, char *argv[])
 	int first = dq_policy_load(argc, argv, DQ_WATCH, "[options] [file ...]",
 	    "Reports stalled, unacknowledged and queued work and idle agents.");
 
-	assignments = lh_kchar_table_new(256, free_assignment);
+	holdings = dq_holdings_new();
+	reported = lh_kchar_table_new(256, free_key_value);
 	idle_told = lh_kchar_table_new(16, free_key_value);
 	last_ack = lh_kchar_table_new(16, free_key_value);
 	entry_acks = lh_kchar_table_new(256, free_key_value);
 	dq_journal_read(&dq_policy.journals, read_line, NULL);
 	dq_stream_files(argc - first, argv + first, record, NULL);
-	lh_table_free(assignments);
+	dq_holdings_free(holdings);
+	lh_table_free(reported);
 	lh_table_free(idle_told);
 	lh_table_free(last_ack);
 	lh_table_free(entry_acks);

@@ -321,13 +321,15 @@ struct dq_policy {
 	long history_days, parallel;
 	long connect_timeout, max_time, retries;	/* every HTTP request */
 	char *rules_file, *rules_tz, *pods_file;	/* NULL: not given */
-	/* dq-apply, and dq-eligible's --once */
-	bool commit, note, once;
-	char *status_after, *target, *format;	/* NULL: not given */
+	/* dq-apply, and dq-eligible's --once and --no-retry */
+	bool commit, note, once, retry;
+	char *status_after, *team_status_after;	/* NULL: not given */
+	char *target, *format;			/* NULL: not given */
 	char *tz;		/* dq-apply's table; NULL: the local zone */
 	bool require_approval, auto_start;
 	char *webhook_secret_file;
 	bool approve, reject, start, ack;	/* dq-apply's agent commands */
+	bool pending;
 };
 
 extern struct dq_policy dq_policy;
@@ -689,19 +691,56 @@ typedef void (*dq_journal_fn)(const struct dq_journal_line *jl, void *arg);
 /* Calls fn for each committed line of the journals, in order. */
 void dq_journal_read(const struct dq_strlist *paths, dq_journal_fn fn,
 	void *arg);
-/* Whether an outcome line settles its ticket for --once: an assigned or
- * team decision that is in the PSA (outcome applied or unchanged), or an
- * unassigned one. Skipped, held and manual tickets never count. */
+/* Whether an outcome line records an owner or a team that dq gave the
+ * ticket and that is in the PSA (outcome applied or unchanged). */
 bool dq_journal_settles(const struct dq_journal_line *jl);
-/* Whether a line ends an assignment: a clearing event or a reject. */
-bool dq_journal_ends(const struct dq_journal_line *jl);
-/* One reading of the journals fills either map (NULL: not wanted):
- * dispatched, the tickets --once skips: ticket id -> "at" of the settling
- * outcome; an event that clears the ticket for re-dispatch, or a reject,
- * takes it out again. assigned, agents' tickets the journal shows given to
- * a member through a webhook and not ended since: ticket id -> member. */
-void dq_journal_tickets(const struct dq_strlist *paths, json_object *dispatched,
-	json_object *assigned);
+
+/* Holdings: who holds each ticket, since when, with which calendar entry
+ * and which status dq left, as the journal says (DESIGN §6): the last
+ * committed line that changed the assignment (an applied owner or team,
+ * a clearing event, a reject) makes it; approve and start lines move its
+ * push, ack lines acknowledge it; any other line never alters it. Every
+ * reader of assignments asks this, writers included. */
+struct dq_holding {
+	const char *member;	/* the owner dq gave it (after a clearing
+				 * event, the previous owner); NULL: none */
+	const char *team;	/* the team dq gave it; NULL: none */
+	const char *status;	/* the status dq left it in, by name */
+	const char *webhook;	/* agents: "sent", "pending-approval",
+				 * "deferred", "rejected"; NULL: no webhook */
+	long entry;		/* the schedule entry dq made for member;
+				 * 0: none */
+	time_t since;		/* when the run that made it acted */
+	time_t slot;		/* the start of the slot dq booked; 0: none */
+	time_t pushed;		/* when the member was told; 0: not yet */
+	time_t done;		/* when dq's own writes were over */
+	bool acked;		/* an ack line for this assignment */
+	bool cleared;		/* a watchdog cleared it for re-dispatch */
+	bool applied;		/* dq applied a decision: --once settles it */
+	bool unassigned;	/* the last decision found nobody, and no
+				 * assignment stands: --no-retry settles it */
+	const struct dq_strlist *rejected;	/* members who rejected it */
+	json_object *record;	/* the record of the line that made it, or
+				 * NULL; borrowed */
+	unsigned long serial;	/* tells one assignment from the next */
+};
+struct dq_holdings;
+
+struct dq_holdings *dq_holdings_new(void);
+void dq_holdings_free(struct dq_holdings *hs);
+/* Takes one committed line in (in journal order). */
+void dq_holdings_add(struct dq_holdings *hs, const struct dq_journal_line *jl);
+/* The holdings of the journals, read in turn. */
+struct dq_holdings *dq_holdings_read(const struct dq_strlist *paths);
+/* Fills *h for ticket (all empty when the journal never named it);
+ * returns whether it did. The strings are borrowed from hs. */
+bool dq_holding(const struct dq_holdings *hs, const char *ticket,
+	struct dq_holding *h);
+typedef void (*dq_holding_fn)(const char *ticket, const struct dq_holding *h,
+	void *arg);
+/* Calls fn for each ticket the journal names, in no set order. */
+void dq_holdings_each(const struct dq_holdings *hs, dq_holding_fn fn,
+	void *arg);
 /* When each member was last given a ticket that reached the PSA: member
  * id -> the latest "at". The caller puts the object. */
 json_object *dq_journal_last_dispatch(const struct dq_strlist *paths);
@@ -739,16 +778,12 @@ json_object *dq_journal_unfinished(struct dq_journal *j);
  * pid and seq. */
 void dq_journal_finish(struct dq_journal *j, json_object *intent,
 	json_object *record);
-/* Under the lock: the latest committed line that set where ticket stands
- * (an outcome that reached the target, approve, start, reject, an event
- * that cleared it), and its latest intent line; NULL if none. Borrowed. */
-json_object *dq_journal_standing(struct dq_journal *j, const char *ticket);
+/* Under the lock: where ticket stands (dq_holding); its latest committed
+ * outcome line and its latest intent line, NULL if none (borrowed). */
+bool dq_journal_holding(struct dq_journal *j, const char *ticket,
+	struct dq_holding *h);
+json_object *dq_journal_last_outcome(struct dq_journal *j, const char *ticket);
 json_object *dq_journal_last_intent(struct dq_journal *j, const char *ticket);
-/* Whom a standing line leaves the ticket with: the member dq gave it to,
- * with *webhook its push state (NULL: none); for a clearing event the
- * previous owner, until a new one is written; NULL after a reject or a
- * decision without an owner. Borrowed from line. */
-const char *dq_journal_holder(json_object *line, const char **webhook);
 /* Lock, add one line, unlock. */
 void dq_journal_append(struct dq_journal *j, const char *phase, long seq,
 	bool commit, json_object *record);

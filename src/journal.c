@@ -33,6 +33,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/linkhash.h>
+
 #include "dq.h"
 
 #ifdef F_OFD_SETLK
@@ -53,8 +55,8 @@ struct dq_journal {
 	json_object *open;	/* ticket -> [{"run", "pid", "line",
 				 * "superseded"}]: unfinished intents of
 				 * other processes, oldest first */
-	json_object *standing;	/* ticket -> the latest line that set where
-				 * it stands */
+	struct dq_holdings *holdings;	/* where each ticket stands */
+	json_object *last;	/* ticket -> its latest outcome line */
 	json_object *intents;	/* ticket -> its latest intent line */
 	struct dq_buf pending;	/* lines added under the lock, not yet written */
 };
@@ -99,6 +101,8 @@ static const struct {
 	{ "applied", "outcome", json_type_string },
 	{ "applied", "target", json_type_string },
 	{ "applied", "webhook", json_type_string },
+	{ "applied", "status", json_type_string },
+	{ "applied", "entry", json_type_int },
 	{ "applied", "changes", json_type_array },
 };
 
@@ -224,10 +228,9 @@ dq_journal_read(const struct dq_strlist *paths, dq_journal_fn fn, void *arg)
 		read_one(paths->v[i], fn, arg);
 }
 
-/* Whether an outcome settles the ticket for --once: a decision that gave
- * it an owner or a team and is in the PSA (applied now, or found applied
- * by a re-run), or one that found nobody, which the ConnectWise agent
- * never retries either. Skipped, held and manual tickets never count. */
+/* Whether an outcome line records a decision that gave the ticket an
+ * owner or a team and that is in the PSA (applied now, or found applied
+ * by a re-run): the tickets dq-fetch lists for dq-watch. */
 bool
 dq_journal_settles(const struct dq_journal_line *jl)
 {
@@ -238,111 +241,334 @@ dq_journal_settles(const struct dq_journal_line *jl)
 
 	if (strcmp(jl->phase, "outcome") != 0 || !decision || !applied)
 		return false;
-	if (!strcmp(decision, "unassigned"))
-		return true;
 	return (!strcmp(decision, "assigned") || !strcmp(decision, "team")) &&
 	    (!strcmp(applied, "applied") || !strcmp(applied, "unchanged"));
 }
 
-/* A redispatch event, or a human's rejection of an agent's assignment,
- * undoes an assignment. */
-bool
-dq_journal_ends(const struct dq_journal_line *jl)
-{
-	return (!strcmp(jl->phase, "event") &&
-	    dq_get_bool(jl->record, "clear", false)) ||
-	    !strcmp(jl->phase, "reject");
-}
+/* Holdings: where the journal leaves each ticket (DESIGN §6). Only the
+ * lines that change the assignment move it: an applied owner or team, a
+ * clearing event, a reject; approve, start and ack lines move the push
+ * and acknowledgement of the assignment they name. Everything else (a
+ * skip, a decision that changes nothing, a conflict) leaves it alone. */
 
-/* Where an agent's ticket stands: given to a member by an outcome that
- * reached its webhook target and not ended since. The journal is where agents'
- * assignments live; a ConnectWise ticket's owner is the PSA's to say. */
-static void
-add_assigned(const struct dq_journal_line *jl, void *arg)
-{
-	json_object *map = arg;
-	const char *target = dq_get_str(dq_get(jl->record, "applied"), "target");
-	const char *decision = dq_get_str(dq_get(jl->record, "dispatch"),
-	    "outcome");
-
-	if (!jl->ticket)
-		return;
-	if (dq_journal_ends(jl) || (dq_journal_settles(jl) &&
-	    (strcmp(decision, "assigned") || !target ||
-	    strcmp(target, "webhook"))))
-		json_object_object_del(map, jl->ticket);
-	else if (dq_journal_settles(jl))
-		json_object_object_add(map, jl->ticket, json_object_new_string(
-		    dq_get_str(dq_get(jl->record, "dispatch"), "chosen")));
-}
-
-static void
-add_dispatched(const struct dq_journal_line *jl, void *arg)
-{
-	json_object *map = arg;
-
-	if (!jl->ticket)
-		return;
-	if (dq_journal_ends(jl))
-		json_object_object_del(map, jl->ticket);
-	else if (dq_journal_settles(jl))
-		json_object_object_add(map, jl->ticket,
-		    json_object_new_string(dq_get_str(jl->line, "at") ?
-		    dq_get_str(jl->line, "at") : ""));
-}
-
-struct tickets {
-	json_object *dispatched, *assigned;
+struct held {
+	json_object *made;	/* the line that made the assignment: an
+				 * outcome, or the clearing event of one the
+				 * journal does not hold; NULL: none */
+	const char *webhook;	/* one of webhook_states, or NULL */
+	time_t since, pushed, done;
+	bool acked, cleared, applied, unassigned;
+	struct dq_strlist rejected;
+	unsigned long serial;
 };
 
-static void
-add_tickets(const struct dq_journal_line *jl, void *arg)
-{
-	struct tickets *t = arg;
+struct dq_holdings {
+	struct lh_table *tickets;	/* ticket id -> struct held */
+	unsigned long serial;
+};
 
-	if (t->dispatched)
-		add_dispatched(jl, t->dispatched);
-	if (t->assigned)
-		add_assigned(jl, t->assigned);
+static const char *const webhook_states[] = { "sent", "pending-approval",
+	"deferred", "rejected" };
+
+/* A webhook state as one of ours, so it outlives the line naming it. */
+static const char *
+webhook_state(const char *s)
+{
+	for (size_t i = 0; s && i < sizeof webhook_states /
+	    sizeof webhook_states[0]; i++)
+		if (!strcmp(s, webhook_states[i]))
+			return webhook_states[i];
+	return NULL;
+}
+
+static void
+free_held(struct lh_entry *e)
+{
+	struct held *h = lh_entry_v(e);
+
+	free(lh_entry_k(e));
+	json_object_put(h->made);
+	dq_strlist_clear(&h->rejected);
+	free(h);
+}
+
+struct dq_holdings *
+dq_holdings_new(void)
+{
+	struct dq_holdings *hs = xcalloc(1, sizeof *hs);
+
+	hs->tickets = lh_kchar_table_new(256, free_held);
+	return hs;
 }
 
 void
-dq_journal_tickets(const struct dq_strlist *paths, json_object *dispatched,
-    json_object *assigned)
+dq_holdings_free(struct dq_holdings *hs)
 {
-	struct tickets t = { dispatched, assigned };
-
-	dq_journal_read(paths, add_tickets, &t);
+	if (!hs)
+		return;
+	lh_table_free(hs->tickets);
+	free(hs);
 }
+
+static struct held *
+held_of(struct dq_holdings *hs, const char *ticket)
+{
+	struct lh_entry *e = lh_table_lookup_entry(hs->tickets, ticket);
+	struct held *h;
+
+	if (e)
+		return lh_entry_v(e);
+	h = xcalloc(1, sizeof *h);
+	lh_table_insert(hs->tickets, xstrdup(ticket), h);
+	return h;
+}
+
+/* Whom the line that made an assignment gave the ticket: the chosen
+ * member of an outcome, the previous owner of a clearing event. */
+static const char *
+made_member(json_object *made)
+{
+	json_object *record = dq_get(made, "record");
+	const char *phase = dq_get_str(made, "phase");
+
+	if (phase && !strcmp(phase, "event"))
+		return dq_get_str(record, "member");
+	return dq_get_str(dq_get(record, "dispatch"), "chosen");
+}
+
+static const char *
+made_team(json_object *made)
+{
+	const char *phase = dq_get_str(made, "phase");
+
+	if (!made || (phase && !strcmp(phase, "event")))
+		return NULL;
+	return dq_get_str(dq_get(dq_get(made, "record"), "dispatch"), "team");
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : !a && !b;
+}
+
+static time_t
+later(time_t a, time_t b)
+{
+	return a > b ? a : b;
+}
+
+/* When the line was written, or else when its run acted. */
+static time_t
+wall_of(const struct dq_journal_line *jl)
+{
+	time_t wall;
+
+	return dq_time_parse(dq_get_str(jl->line, "wall"), &wall) ?
+	    later(wall, jl->at) : jl->at;
+}
+
+static void
+hold_outcome(struct dq_holdings *hs, struct held *h,
+    const struct dq_journal_line *jl)
+{
+	json_object *dispatch = dq_get(jl->record, "dispatch");
+	json_object *applied = dq_get(jl->record, "applied");
+	const char *decision = dq_get_str(dispatch, "outcome");
+	const char *outcome = dq_get_str(applied, "outcome");
+	const char *chosen = NULL;
+
+	if (!decision || !outcome || (strcmp(outcome, "applied") &&
+	    strcmp(outcome, "unchanged")))
+		return;		/* nothing reached the target */
+	if (!strcmp(decision, "unassigned")) {
+		if (!h->made || h->cleared)
+			h->unassigned = true;
+		return;
+	}
+	if (!strcmp(decision, "assigned"))
+		chosen = dq_get_str(dispatch, "chosen");
+	else if (strcmp(decision, "team") != 0)
+		return;		/* skipped, held, manual */
+	/* The same assignment again (a re-run, a kept team) changes nothing. */
+	if (h->made && !h->cleared && same_str(chosen, made_member(h->made)) &&
+	    same_str(dq_get_str(dispatch, "team"), made_team(h->made)))
+		return;
+	json_object_put(h->made);
+	h->made = json_object_get(jl->line);
+	h->serial = ++hs->serial;
+	h->since = jl->at;
+	h->done = wall_of(jl);
+	h->webhook = webhook_state(dq_get_str(applied, "webhook"));
+	/* Without a webhook the PSA tells the technician at once. */
+	h->pushed = !h->webhook || h->webhook == webhook_states[0] ? jl->at : 0;
+	h->acked = h->cleared = h->unassigned = false;
+	h->applied = true;
+}
+
+void
+dq_holdings_add(struct dq_holdings *hs, const struct dq_journal_line *jl)
+{
+	struct held *h;
+	const char *member, *state;
+
+	if (!jl->ticket || !jl->has_at)
+		return;
+	h = held_of(hs, jl->ticket);
+	member = h->made ? made_member(h->made) : NULL;
+	if (!strcmp(jl->phase, "outcome")) {
+		hold_outcome(hs, h, jl);
+	} else if (!strcmp(jl->phase, "event")) {
+		if (!dq_get_bool(jl->record, "clear", false))
+			return;
+		/* Until a new owner is written the ticket is the previous
+		 * one's, as the PSA still shows it. */
+		if (!member && dq_get_str(jl->record, "member")) {
+			json_object_put(h->made);
+			h->made = json_object_get(jl->line);
+			h->serial = ++hs->serial;
+			h->since = h->pushed = jl->at;
+			h->done = wall_of(jl);
+		}
+		/* Re-dispatch it: for --once and --no-retry, unsettled. */
+		h->cleared = true;
+		h->applied = h->unassigned = false;
+	} else if (!strcmp(jl->phase, "reject")) {
+		if (!member)
+			return;
+		if (!dq_strlist_has(&h->rejected, member))
+			dq_strlist_add(&h->rejected, member);
+		json_object_put(h->made);
+		h->made = NULL;
+		h->serial = ++hs->serial;
+		h->since = jl->at;
+		h->webhook = webhook_states[3];
+		h->pushed = 0;
+		h->acked = h->cleared = h->applied = h->unassigned = false;
+	} else if (!strcmp(jl->phase, "approve") || !strcmp(jl->phase, "start")) {
+		if (!member || !same_str(member, dq_get_str(dq_get(jl->record,
+		    "dispatch"), "chosen")) || !(state = webhook_state(
+		    dq_get_str(dq_get(jl->record, "applied"), "webhook"))))
+			return;
+		h->webhook = state;
+		if (state == webhook_states[0]) {
+			h->pushed = jl->at;
+			h->done = later(h->done, wall_of(jl));
+		}
+	} else if (!strcmp(jl->phase, "ack")) {
+		if (member && same_str(member, dq_get_str(jl->record, "member")))
+			h->acked = true;
+	}
+}
+
+static void
+add_holding(const struct dq_journal_line *jl, void *arg)
+{
+	dq_holdings_add(arg, jl);
+}
+
+struct dq_holdings *
+dq_holdings_read(const struct dq_strlist *paths)
+{
+	struct dq_holdings *hs = dq_holdings_new();
+
+	dq_journal_read(paths, add_holding, hs);
+	return hs;
+}
+
+static void
+view(const struct held *h, struct dq_holding *out)
+{
+	json_object *record = dq_get(h->made, "record");
+	json_object *applied = dq_get(record, "applied");
+	json_object *entry = dq_get(applied, "entry");
+	time_t slot;
+
+	memset(out, 0, sizeof *out);
+	out->member = h->made ? made_member(h->made) : NULL;
+	out->team = made_team(h->made);
+	out->record = record;
+	if (h->made && strcmp(dq_get_str(h->made, "phase"), "event") != 0) {
+		out->status = dq_get_str(applied, "status") ?
+		    dq_get_str(applied, "status") : dq_get_str(record, "status");
+		if (json_object_is_type(entry, json_type_int))
+			out->entry = (long)json_object_get_int64(entry);
+		if (dq_time_parse(dq_get_str(dq_get(record, "slot"), "start"),
+		    &slot))
+			out->slot = slot;
+	}
+	out->webhook = h->webhook;
+	out->since = h->since;
+	out->pushed = h->pushed;
+	out->done = h->done;
+	out->acked = h->acked;
+	out->cleared = h->cleared;
+	out->applied = h->applied;
+	out->unassigned = h->unassigned;
+	out->rejected = &h->rejected;
+	out->serial = h->serial;
+}
+
+bool
+dq_holding(const struct dq_holdings *hs, const char *ticket,
+    struct dq_holding *out)
+{
+	struct lh_entry *e = hs && ticket ?
+	    lh_table_lookup_entry(hs->tickets, ticket) : NULL;
+	static const struct held none;
+
+	view(e ? lh_entry_v(e) : &none, out);
+	return e != NULL;
+}
+
+void
+dq_holdings_each(const struct dq_holdings *hs, dq_holding_fn fn, void *arg)
+{
+	struct lh_entry *e;
+	struct dq_holding h;
+
+	lh_foreach(hs->tickets, e) {
+		view(lh_entry_v(e), &h);
+		fn(lh_entry_k(e), &h, arg);
+	}
+}
+
+/* When each member was last given a ticket: the assignments as the
+ * holdings take them in, so a line that changes nothing moves nobody. */
+struct last_dispatch {
+	struct dq_holdings *hs;
+	json_object *map;
+};
 
 static void
 add_last(const struct dq_journal_line *jl, void *arg)
 {
-	json_object *map = arg, *old;
-	const char *chosen = dq_get_str(dq_get(jl->record, "dispatch"),
-	    "chosen");
-	const char *decision = dq_get_str(dq_get(jl->record, "dispatch"),
-	    "outcome");
+	struct last_dispatch *ld = arg;
+	unsigned long serial = ld->hs->serial;
+	struct dq_holding h;
+	json_object *old;
 	time_t before;
 
-	if (!chosen || !jl->has_at || !decision ||
-	    strcmp(decision, "assigned") != 0 || !dq_journal_settles(jl))
+	dq_holdings_add(ld->hs, jl);
+	if (ld->hs->serial == serial || !dq_holding(ld->hs, jl->ticket, &h) ||
+	    !h.member || !h.applied)
 		return;
-	if (json_object_object_get_ex(map, chosen, &old) &&
+	if (json_object_object_get_ex(ld->map, h.member, &old) &&
 	    dq_time_parse(json_object_get_string(old), &before) &&
 	    before >= jl->at)
 		return;
-	json_object_object_add(map, chosen,
+	json_object_object_add(ld->map, h.member,
 	    json_object_new_string(dq_get_str(jl->line, "at")));
 }
 
 json_object *
 dq_journal_last_dispatch(const struct dq_strlist *paths)
 {
-	json_object *map = json_object_new_object();
+	struct last_dispatch ld = { dq_holdings_new(), json_object_new_object() };
 
-	dq_journal_read(paths, add_last, map);
-	return map;
+	dq_journal_read(paths, add_last, &ld);
+	dq_holdings_free(ld.hs);
+	return ld.map;
 }
 
 /* Writing */
@@ -388,7 +614,8 @@ dq_journal_open(const char *path, const char *run)
 	j->run = xstrdup(run);
 	j->pid = (long)getpid();
 	j->open = json_object_new_object();
-	j->standing = json_object_new_object();
+	j->holdings = dq_holdings_new();
+	j->last = json_object_new_object();
 	j->intents = json_object_new_object();
 	hold_live_lock(j);
 	return j;
@@ -399,7 +626,8 @@ dq_journal_close(struct dq_journal *j)
 {
 	close(j->fd);
 	json_object_put(j->open);
-	json_object_put(j->standing);
+	dq_holdings_free(j->holdings);
+	json_object_put(j->last);
 	json_object_put(j->intents);
 	free(j->pending.s);
 	free(j->path);
@@ -438,46 +666,33 @@ supersede(json_object *holders)
 static void
 track_state(struct dq_journal *j, json_object *line)
 {
-	const char *phase = dq_get_str(line, "phase");
-	json_object *record = dq_get(line, "record");
-	const char *ticket = line_ticket(record);
-	const char *applied = dq_get_str(dq_get(record, "applied"), "outcome");
+	struct dq_journal_line jl = { .line = line, .file = j->path };
 
-	if (!phase || !ticket || !dq_get_bool(line, "commit", false))
+	jl.phase = dq_get_str(line, "phase");
+	jl.record = dq_get(line, "record");
+	jl.ticket = line_ticket(jl.record);
+	if (!jl.phase || !jl.ticket || !dq_get_bool(line, "commit", false))
 		return;
-	if (!strcmp(phase, "intent"))
-		json_object_object_add(j->intents, ticket, json_object_get(line));
-	else if ((!strcmp(phase, "outcome") && applied &&
-	    (!strcmp(applied, "applied") || !strcmp(applied, "unchanged"))) ||
-	    !strcmp(phase, "approve") || !strcmp(phase, "start") ||
-	    !strcmp(phase, "reject") || (!strcmp(phase, "event") &&
-	    dq_get_bool(record, "clear", false)))
-		json_object_object_add(j->standing, ticket, json_object_get(line));
+	jl.has_at = dq_time_parse(dq_get_str(line, "at"), &jl.at);
+	if (!strcmp(jl.phase, "outcome"))
+		json_object_object_add(j->last, jl.ticket, json_object_get(line));
+	else if (!strcmp(jl.phase, "intent"))
+		json_object_object_add(j->intents, jl.ticket,
+		    json_object_get(line));
+	dq_holdings_add(j->holdings, &jl);
+}
+
+bool
+dq_journal_holding(struct dq_journal *j, const char *ticket,
+    struct dq_holding *h)
+{
+	return dq_holding(j->holdings, ticket, h);
 }
 
 json_object *
-dq_journal_standing(struct dq_journal *j, const char *ticket)
+dq_journal_last_outcome(struct dq_journal *j, const char *ticket)
 {
-	return dq_get(j->standing, ticket);
-}
-
-const char *
-dq_journal_holder(json_object *line, const char **webhook)
-{
-	json_object *record = dq_get(line, "record");
-	const char *phase = dq_get_str(line, "phase");
-	const char *decision = dq_get_str(dq_get(record, "dispatch"), "outcome");
-
-	*webhook = dq_get_str(dq_get(record, "applied"), "webhook");
-	/* A clearing event asks for a new owner; until one is written the
-	 * ticket is the previous owner's, as a PSA would still show it. */
-	if (phase && !strcmp(phase, "event"))
-		return dq_get_str(record, "member");
-	if (!phase || !decision || strcmp(decision, "assigned") ||
-	    (strcmp(phase, "outcome") && strcmp(phase, "approve") &&
-	    strcmp(phase, "start")))
-		return NULL;
-	return dq_get_str(dq_get(record, "dispatch"), "chosen");
+	return dq_get(j->last, ticket);
 }
 
 json_object *
@@ -549,10 +764,12 @@ catch_up(struct dq_journal *j)
 		dq_die(DQ_EXIT_IO, "%s: %s", j->path, strerror(errno));
 	if (st.st_size < j->offset) {	/* truncated: start over */
 		json_object_put(j->open);
-		json_object_put(j->standing);
+		dq_holdings_free(j->holdings);
+		json_object_put(j->last);
 		json_object_put(j->intents);
 		j->open = json_object_new_object();
-		j->standing = json_object_new_object();
+		j->holdings = dq_holdings_new();
+		j->last = json_object_new_object();
 		j->intents = json_object_new_object();
 		j->offset = 0;
 		j->lines = 0;
@@ -638,6 +855,7 @@ add_line(struct dq_journal *j, const char *phase, long seq, bool commit,
 {
 	json_object *line = json_object_new_object();
 	char at[DQ_TIMEBUF], wall[DQ_TIMEBUF];
+	size_t start = j->pending.len;
 
 	json_object_object_add(line, "kind", json_object_new_string("journal"));
 	json_object_object_add(line, "phase", json_object_new_string(phase));
@@ -653,6 +871,9 @@ add_line(struct dq_journal *j, const char *phase, long seq, bool commit,
 		json_object_object_add(line, "finishes", finishes);
 	json_object_object_add(line, "record", json_object_get(record));
 	dq_buf_printf(&j->pending, "%s\n", dq_json_string(line));
+	json_object_put(line);
+	/* Tracked as written: the caller's record may change after. */
+	line = json_tokener_parse(j->pending.s + start);
 	track_state(j, line);
 	json_object_put(line);
 }

@@ -96,7 +96,7 @@ ticket 490'
 	jq -c 'if .id == "492" then .owner = "ash" else . end' "$snapshot" > "$BATS_TEST_TMPDIR/s"
 	# 492 as if dq-apply had written it to ConnectWise, with a slot.
 	: > "$journal"
-	journal_line outcome '{"kind":"ticket","id":"492","status":"New","dispatch":{"outcome":"assigned","chosen":"ash"},"applied":{"target":"connectwise","commit":true,"outcome":"applied","changes":[{"method":"PATCH","path":"/service/tickets/492","body":[{"op":"replace","path":"status","value":{"id":2,"name":"TODO"}}]}]}}' 2026-11-23T14:50:00Z
+	journal_line outcome '{"kind":"ticket","id":"492","status":"New","dispatch":{"outcome":"assigned","chosen":"ash"},"applied":{"target":"connectwise","commit":true,"outcome":"applied","status":"TODO","changes":[{"method":"PATCH","path":"/service/tickets/492","body":[{"op":"replace","path":"status","value":{"id":2}}]}]}}' 2026-11-23T14:50:00Z
 	entry='{"kind":"entry","id":"9001","member":"ash","start":"2026-11-23T15:00:00Z","end":"2026-11-23T15:30:00Z","ticket":"492","acknowledged":false}'
 	run bash -c "{ echo '$entry'; cat '$BATS_TEST_TMPDIR/s'; } | dq-watch --journal '$journal' --ack-seconds 300 | events"
 	assert_output 'ISSUE_NOACK 492 ash no-ack 10'
@@ -157,11 +157,12 @@ sol
 490'
 }
 
-@test "a journaled clear ends dq's assignment: the ticket is queued again" {
+@test "a journaled clear leaves the ticket waiting for a new owner: cleared again each run, told once" {
 	journal_line event '{"kind":"event","type":"ISSUE_STALLED","ticket":"490","member":"victor","at":"2026-11-23T14:50:00Z","reason":"no-progress","clear":true}' 2026-11-23T14:50:00Z
-	run bash -c "dq-watch --journal '$journal' --stall-minutes 45 --queue-stall-minutes 60 < '$snapshot' | events"
-	assert_output 'ISSUE_STALLED 508 - queued 360
-ISSUE_STALLED 490 - queued 80'
+	run bash -c "dq-watch --journal '$journal' --stall-minutes 45 --queue-stall-minutes 60 --redispatch-on-stall < '$snapshot' | events"
+	assert_output 'ISSUE_STALLED 508 - queued 360'
+	run bash -c "dq-watch --journal '$journal' --stall-minutes 45 --queue-stall-minutes 60 --redispatch-on-stall < '$snapshot' | field 490 .watch"
+	assert_output '{"event":"ISSUE_STALLED","previous_owner":"victor","clear":true}'
 }
 
 @test "held webhooks: the clocks start when the agent is told" {

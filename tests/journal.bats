@@ -40,16 +40,33 @@ journal_line() {
 @test "--once skips what a committed run dispatched, and only that" {
 	decide | dq-apply --commit --target none --journal "$journal" >/dev/null
 	dq-eligible -q -p "$policy" --once --journal "$journal" "$snapshot" >"$BATS_TEST_TMPDIR/again"
-	# Assigned, team and unassigned decisions are settled.
+	# Assigned and team decisions are settled.
 	for t in 48119 48113 48101 48121; do
 		assert_equal "$t $(reason_of $t <"$BATS_TEST_TMPDIR/again")" "$t already-dispatched"
 	done
-	# Held tickets were not dispatched; skipped ones keep their reasons.
+	# Unassigned and held tickets were not dispatched: tried again.
+	assert_equal "$(reason_of 48143 <"$BATS_TEST_TMPDIR/again")" eligible
 	assert_equal "$(reason_of 48110 <"$BATS_TEST_TMPDIR/again")" eligible
 	assert_equal "$(reason_of 48061 <"$BATS_TEST_TMPDIR/again")" status
 	assert_equal "$(reason_of 48109 <"$BATS_TEST_TMPDIR/again")" "company-excluded:Internal IT"
 	run bash -c "tickets <'$BATS_TEST_TMPDIR/again' | jq -r 'select(.dispatch.reason == \"already-dispatched\")' | jq -s length"
-	assert_output 30
+	assert_output 29
+}
+
+@test "--no-retry also settles the tickets left unassigned, and needs --journal" {
+	decide | dq-apply --commit --target none --journal "$journal" >/dev/null
+	dq-eligible -q -p "$policy" --no-retry --journal "$journal" "$snapshot" >"$BATS_TEST_TMPDIR/again"
+	for t in 48119 48113 48101 48121 48143; do
+		assert_equal "$t $(reason_of $t <"$BATS_TEST_TMPDIR/again")" "$t already-dispatched"
+	done
+	assert_equal "$(reason_of 48110 <"$BATS_TEST_TMPDIR/again")" eligible
+	# A policy key too.
+	printf 'retry = no\njournal = %s\n' "$journal" >"$BATS_TEST_TMPDIR/p"
+	dq-eligible -q -p "$BATS_TEST_TMPDIR/p" "$snapshot" >"$BATS_TEST_TMPDIR/again"
+	assert_equal "$(reason_of 48143 <"$BATS_TEST_TMPDIR/again")" already-dispatched
+	run --separate-stderr dq-eligible --no-retry "$snapshot"
+	assert_failure 64
+	assert_equal "$stderr" "dq-eligible: --no-retry needs --journal"
 }
 
 @test "--once: a dry run's lines and skipped outcomes never count" {

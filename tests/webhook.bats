@@ -50,7 +50,7 @@ export -f assigned received journaled
 @test "a dry run shows the webhook it would send, and sends and journals nothing" {
 	run bash -c "dq-apply --target webhook < '$stream' | field 501 .applied"
 	assert_success
-	assert_output --regexp '^\{"target":"webhook","commit":false,"outcome":"dry-run","webhook":"sent","changes":\[\{"method":"POST","path":"http://127.0.0.1:[0-9]+/hooks/victor","body":\{"kind":"event","type":"AGENT_ASSIGNED","ticket":"501","member":"victor","at":"2026-11-23T15:00:00Z","summary":"Refund webhook double-charges on retry","dispatch":\{"mode":"CAPABILITY_MATCH",.*\}\}\}\],"delivery":\{"id":"[0-9a-f]{32}","url":"http://127.0.0.1:[0-9]+/hooks/victor","body":\{.*\}\}\}$'
+	assert_output --regexp '^\{"target":"webhook","commit":false,"outcome":"dry-run","webhook":"would-send","changes":\[\{"method":"POST","path":"http://127.0.0.1:[0-9]+/hooks/victor","body":\{"kind":"event","type":"AGENT_ASSIGNED","ticket":"501","member":"victor","at":"2026-11-23T15:00:00Z","summary":"Refund webhook double-charges on retry","dispatch":\{"mode":"CAPABILITY_MATCH",.*\}\}\}\],"delivery":\{"id":"[0-9a-f]{32}","url":"http://127.0.0.1:[0-9]+/hooks/victor","body":\{.*\}\}\}$'
 	assert [ ! -s "$WH_LOG" ]
 	assert [ ! -e "$journal" ]
 }
@@ -141,8 +141,8 @@ outcome 501 sent'
 	assert_output '"pending-approval"'
 	assert [ ! -s "$WH_LOG" ]
 	# A dry run of the approval says what it would send.
-	run bash -c "dq-apply --approve --journal '$journal' 501 | jq -c '[.id, .applied.webhook, .applied.commit]'"
-	assert_output '["501","sent",false]'
+	run bash -c "dq-apply --approve --journal '$journal' 501 | jq -c '[.id, .applied.webhook, .applied.commit, .applied.outcome]'"
+	assert_output '["501","would-send",false,"dry-run"]'
 	assert [ ! -s "$WH_LOG" ]
 	run dq-apply --approve --journal "$journal" --commit 501
 	assert_success
