@@ -240,8 +240,9 @@ main(int argc, char **argv)
 	int first;
 
 	first = dq_policy_load(argc, argv, DQ_FETCH,
-	    "[options] --connectwise | --from FILE | "
-	    "--csv-tickets FILE [--csv-members FILE]",
+	    "[options] --connectwise\n"
+	    "       dq-fetch [options] --from FILE\n"
+	    "       dq-fetch [options] --csv-tickets FILE [--csv-members FILE]",
 	    "Read tickets and their context from one source; write the dq "
 	    "stream.");
 	source = pick_source(argc, argv, first);

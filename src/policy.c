@@ -39,10 +39,13 @@ struct dq_policy dq_policy = {
 
 /* OPT_STR is a string or a file name (a file whose content bears on the
  * decisions, like rules or pods, is hashed into the config digest by the
- * program that reads it); OPT_ZONE is an IANA zone name. */
+ * program that reads it); OPT_ZONE is an IANA zone name. OPT_ACTION is a
+ * thing to do, named on the command line only: it takes no value and has
+ * no --no- form, so "--no-approve 501" is a usage error rather than a
+ * dry run of a file named 501. */
 enum opt_type {
 	OPT_BOOL, OPT_INT, OPT_LIST, OPT_STR, OPT_TIME, OPT_MODE, OPT_ZONE,
-	OPT_SPECIAL
+	OPT_ACTION, OPT_SPECIAL
 };
 
 #define ALL (DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE | DQ_PICK | DQ_SCHEDULE | DQ_APPLY)
@@ -62,22 +65,29 @@ struct opt {
 static const char *const formats[] = { "table", "ndjson", "csv", NULL };
 static const char *const targets[] = { "connectwise", "webhook", "none",
 	NULL };
+static const char *const mode_slugs[] = {
+	"manual", "default-team", "round-robin", "priority-match",
+	"capability-match", "least-active", "earliest-slot", NULL
+};
+/* --help lists each one's words after its description, and the shells'
+ * completions read them from there. */
 static const struct {
 	const void *value;
 	const char *const *choices;
 } limited[] = {
 	{ &dq_policy.format, formats },
+	{ &dq_policy.mode, mode_slugs },
 	{ &dq_policy.target, targets },
 };
 
 /* Sorted by name, the order --help lists them in. */
 static const struct opt opts[] = {
-	{ "ack", 0, OPT_BOOL, DQ_APPLY, &dq_policy.ack, 0, 0, NULL,
+	{ "ack", 0, OPT_ACTION, DQ_APPLY, &dq_policy.ack, 0, 0, NULL,
 	  "record that the agents of the operand tickets acknowledged them" },
 	{ "ack-seconds", 0, OPT_INT, DQ_WATCH, &dq_policy.ack_seconds,
 	  0, 604800, "N", "report assigned work not acknowledged within N seconds "
 	  "(0: never)" },
-	{ "approve", 0, OPT_BOOL, DQ_APPLY, &dq_policy.approve, 0, 0, NULL,
+	{ "approve", 0, OPT_ACTION, DQ_APPLY, &dq_policy.approve, 0, 0, NULL,
 	  "approve the operand tickets' held webhooks" },
 	{ "auto-dispatch", 0, OPT_BOOL, DQ_ELIGIBLE | DQ_APPLY,
 	  &dq_policy.auto_dispatch, 0, 0, NULL,
@@ -116,7 +126,8 @@ static const struct opt opts[] = {
 	  &dq_policy.exclude_companies, 0, 0, "NAME",
 	  "never dispatch tickets of company NAME (repeatable)" },
 	{ "format", 0, OPT_STR, DQ_APPLY, &dq_policy.format, 0, 0, "FORMAT",
-	  "table, ndjson or csv (default: table on a terminal, else ndjson)" },
+	  "how to show the decisions (default: table on a terminal, "
+	  "else ndjson)" },
 	{ "from", 0, OPT_STR, DQ_FETCH, &dq_policy.from, 0, 0, "FILE",
 	  "read an NDJSON snapshot from FILE (- for stdin)" },
 	{ "help", 'h', OPT_SPECIAL, ALL, NULL, 0, 0, NULL,
@@ -148,8 +159,7 @@ static const struct opt opts[] = {
 	{ "max-time", 0, OPT_INT, DQ_FETCH | DQ_APPLY, &dq_policy.max_time,
 	  1, 86400, "SECONDS", "stop a request after SECONDS (default 120)" },
 	{ "mode", 'm', OPT_MODE, DQ_PICK, &dq_policy.mode, 0, 0, "MODE",
-	  "manual, default-team, round-robin, priority-match, "
-	  "capability-match, least-active or earliest-slot (default round-robin)" },
+	  "how to choose the owner (default round-robin)" },
 	{ "note", 0, OPT_BOOL, DQ_APPLY, &dq_policy.note, 0, 0, NULL,
 	  "post an internal note on each ticket explaining the decision" },
 	{ "now", 'n', OPT_TIME, ALL, &dq_policy.now, 0, 0, "TIME",
@@ -176,7 +186,7 @@ static const struct opt opts[] = {
 	{ "redispatch-on-stall", 0, OPT_BOOL, DQ_WATCH,
 	  &dq_policy.redispatch_on_stall, 0, 0, NULL,
 	  "clear stalled assignments for re-dispatch" },
-	{ "reject", 0, OPT_BOOL, DQ_APPLY, &dq_policy.reject, 0, 0, NULL,
+	{ "reject", 0, OPT_ACTION, DQ_APPLY, &dq_policy.reject, 0, 0, NULL,
 	  "reject the operand tickets' held assignments" },
 	{ "require-approval", 0, OPT_BOOL, DQ_APPLY,
 	  &dq_policy.require_approval, 0, 0, NULL,
@@ -198,7 +208,7 @@ static const struct opt opts[] = {
 	{ "stall-minutes", 0, OPT_INT, DQ_WATCH, &dq_policy.stall_minutes,
 	  0, 525600, "N", "report assigned work with no progress for N minutes "
 	  "(0: never)" },
-	{ "start", 0, OPT_BOOL, DQ_APPLY, &dq_policy.start, 0, 0, NULL,
+	{ "start", 0, OPT_ACTION, DQ_APPLY, &dq_policy.start, 0, 0, NULL,
 	  "send the operand tickets' deferred webhooks" },
 	{ "status-after", 0, OPT_STR, DQ_APPLY, &dq_policy.status_after, 0, 0,
 	  "NAME", "set the status of each ticket given an owner to NAME" },
@@ -206,7 +216,7 @@ static const struct opt opts[] = {
 	  &dq_policy.team_status_after, 0, 0, "NAME",
 	  "set the status of each ticket given only a team to NAME" },
 	{ "target", 0, OPT_STR, DQ_APPLY, &dq_policy.target, 0, 0, "TARGET",
-	  "where decisions go: connectwise (default), webhook or none" },
+	  "where decisions go (default connectwise)" },
 	{ "ticket", 't', OPT_LIST, DQ_FETCH, &dq_policy.tickets, 0, 0, "ID",
 	  "fetch just ticket ID (repeatable)" },
 	{ "trigger-status", 's', OPT_LIST, DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE,
@@ -233,11 +243,6 @@ static const char *const mode_names[] = {
 	"MANUAL_ONLY", "DEFAULT_TEAM", "ROUND_ROBIN", "PRIORITY_MATCH",
 	"CAPABILITY_MATCH", "LEAST_ACTIVE", "EARLIEST_SLOT",
 };
-static const char *const mode_slugs[] = {
-	"manual", "default-team", "round-robin", "priority-match",
-	"capability-match", "least-active", "earliest-slot",
-};
-
 const char *
 dq_mode_name(enum dq_mode m)
 {
@@ -253,7 +258,7 @@ dq_mode_slug(enum dq_mode m)
 bool
 dq_mode_parse(const char *s, enum dq_mode *out)
 {
-	for (size_t i = 0; i < sizeof mode_slugs / sizeof mode_slugs[0]; i++) {
+	for (size_t i = 0; mode_slugs[i]; i++) {
 		if (strcasecmp(s, mode_slugs[i]) == 0 ||
 		    strcasecmp(s, mode_names[i]) == 0 ||
 		    (i == DQ_MODE_MANUAL && strcasecmp(s, "manual-only") == 0)) {
@@ -428,6 +433,9 @@ apply(const struct opt *o, const char *val, bool negated)
 		free(*(char **)o->value);
 		*(char **)o->value = xstrdup(val);
 		return NULL;
+	case OPT_ACTION:
+		*(bool *)o->value = true;
+		return NULL;
 	case OPT_SPECIAL:
 		break;
 	}
@@ -538,10 +546,8 @@ policy_key(const char *path, size_t lineno, const char *key, const char *val,
 		    dq_excerpt(key));
 	/* --commit too: a shared policy never turns a dry run into writes;
 	 * nor does it approve, reject, start or ack. */
-	if (o->type == OPT_SPECIAL || o->value == &dq_policy.commit ||
-	    o->value == &dq_policy.approve ||
-	    o->value == &dq_policy.reject ||
-	    o->value == &dq_policy.start || o->value == &dq_policy.ack)
+	if (o->type == OPT_SPECIAL || o->type == OPT_ACTION ||
+	    o->value == &dq_policy.commit)
 		dq_die(DQ_EXIT_CONFIG, "%s: line %zu: \"%s\" belongs on the "
 		    "command line", path, lineno, key);
 	if (!(o->progs & prog))
@@ -641,24 +647,44 @@ unknown_option(unsigned prog, int letter, const char *arg)
 	usage_error("unknown option %s", arg);
 }
 
+/* The option's names in a column of 35, the description beside them in
+ * lines of at most 79 characters, broken between words. */
+enum { HELP_INDENT = 35, HELP_WIDTH = 79 };
+
+static void
+help_option(const struct opt *o)
+{
+	const char *const *choices = choices_of(o);
+	char names[64], *text, *word, *save;
+	int col;
+
+	snprintf(names, sizeof names, "--%s%s%s%s",
+	    o->type == OPT_BOOL ? "[no-]" : "", o->name,
+	    o->arg ? " " : "", o->arg ? o->arg : "");
+	if (o->letter)
+		col = printf("  -%c, %-28s", o->letter, names);
+	else
+		col = printf("      %-28s", names);
+	text = choices ? dq_asprintf("%s: %s", o->help, choice_list(choices)) :
+	    xstrdup(o->help);
+	for (word = strtok_r(text, " ", &save); word;
+	    word = strtok_r(NULL, " ", &save)) {
+		if (col > HELP_INDENT &&
+		    col + 1 + (int)strlen(word) > HELP_WIDTH)
+			col = printf("\n%*s", HELP_INDENT - 1, "") - 1;
+		col += printf(" %s", word);
+	}
+	putchar('\n');
+	free(text);
+}
+
 static void
 help(unsigned prog, const char *synopsis, const char *summary)
 {
 	printf("usage: %s %s\n%s\n\n", dq_progname, synopsis, summary);
-	for (size_t i = 0; i < NOPTS; i++) {
-		const struct opt *o = &opts[i];
-		char left[64];
-
-		if (!(o->progs & prog))
-			continue;
-		snprintf(left, sizeof left, "--%s%s%s%s",
-		    o->type == OPT_BOOL ? "[no-]" : "", o->name,
-		    o->arg ? " " : "", o->arg ? o->arg : "");
-		if (o->letter)
-			printf("  -%c, %-28s %s\n", o->letter, left, o->help);
-		else
-			printf("      %-28s %s\n", left, o->help);
-	}
+	for (size_t i = 0; i < NOPTS; i++)
+		if (opts[i].progs & prog)
+			help_option(&opts[i]);
 	printf("\nSee %s(1) and dq(7).\n", dq_progname);
 }
 
@@ -758,8 +784,16 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 		const char *val = optarg;
 		bool negated = false;
 
-		if (c == '?')
+		if (c == '?') {
+			/* A value given to an option that takes none. */
+			if (optopt >= NEG_BASE)
+				usage_error("option --no-%s takes no value",
+				    opts[optopt - NEG_BASE].name);
+			if (optopt >= LONG_BASE)
+				usage_error("option --%s takes no value",
+				    opts[optopt - LONG_BASE].name);
 			unknown_option(prog, optopt, argv[optind - 1]);
+		}
 		if (c == ':')
 			usage_error("option %s needs a value", argv[optind - 1]);
 		if (c >= NEG_BASE) {

@@ -10,6 +10,42 @@ programs() {
 	echo dq-eligible dq-pick dq-schedule dq-watch dq-apply
 }
 
+# The options a man page's SYNOPSIS names: "long NAME" or "short X" lines.
+synopsis_options() {
+	awk '
+	/^\.Sh / { in_syn = ($2 == "SYNOPSIS"); next }
+	!in_syn || !/^\./ { next }
+	{
+		fl = 0
+		for (i = 1; i <= NF; i++) {
+			t = $i
+			if (i == 1) sub(/^\./, "", t)
+			if (t == "Fl") { fl = 1; continue }
+			if (t ~ /^[A-Z][a-z][a-z]?$/) { fl = 0; continue }
+			if (!fl || t == "|") continue
+			sub(/[,;.]$/, "", t)
+			if (t ~ /^\\-/) print "long " substr(t, 3)
+			else if (t ~ /^[a-zA-Z]+$/)
+				for (j = 1; j <= length(t); j++) print "short " substr(t, j, 1)
+		}
+	}
+	' "$1"
+}
+
+# The options of program $1's --help: "SHORT LONG BOOL" lines ("-" for no
+# short one; BOOL is yes for a --[no-] option).
+help_table() {
+	"$1" --help |
+	    sed -n 's/^  \(-\(.\), \|    \)--\(\[no-\]\)\{0,1\}\([a-z0-9-]*\).*/\2|\4|\3/p' |
+	    awk -F'|' '{ print ($1 == "" ? "-" : $1), $2, ($3 == "" ? "no" : "yes") }'
+}
+
+# The long options of program $1's --help, one a line, without "[no-]".
+help_options() {
+	"$1" --help |
+	    sed -n 's/^\(  -., \|      \)--\(\[no-\]\)\{0,1\}\([a-z0-9-]*\).*/\3/p'
+}
+
 @test "--help goes to stdout with exit 0 and shows the synopsis" {
 	for p in $(programs); do
 		run --separate-stderr "$p" --help
@@ -41,6 +77,28 @@ Try '$p --help' for more information."
 	run --separate-stderr dq-pick --company Acme < /dev/null
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" "dq-pick: unknown option --company (an option of dq-eligible)"
+}
+
+@test "--help fits in 80 columns" {
+	local p long
+	for p in $(programs) dq-fetch; do
+		long=$("$p" --help | awk 'length($0) > 79')
+		assert_equal "$p: $long" "$p: "
+	done
+}
+
+@test "an action takes no value and has no --no- form" {
+	run --separate-stderr dq-apply --no-approve 501
+	assert_failure 64
+	assert_equal "$stderr" "dq-apply: unknown option --no-approve
+Try 'dq-apply --help' for more information."
+	run --separate-stderr dq-apply --start=yes 501
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "dq-apply: option --start takes no value"
+	printf 'ack = yes\n' >"$BATS_TEST_TMPDIR/policy"
+	run --separate-stderr dq-apply -p "$BATS_TEST_TMPDIR/policy" </dev/null
+	assert_failure 78
+	assert_equal "$stderr" "dq-apply: $BATS_TEST_TMPDIR/policy: line 1: \"ack\" belongs on the command line"
 }
 
 @test "a missing option value is a usage error" {
@@ -89,8 +147,7 @@ Try '$p --help' for more information."
 @test "every option --help lists is described in the program's man page" {
 	local p opt missing=""
 	for p in $(programs) dq-fetch; do
-		for opt in $("$p" --help | grep -o '^ *\(-., \)\?--[a-z-]*' |
-		    sed 's/.*--//'); do
+		for opt in $(help_options "$p"); do
 			grep -q -- "^\.It .*Fl \\\\-$opt\\b" "$DQ_SRCDIR/man/$p.1" ||
 				missing="$missing $p:--$opt"
 		done
@@ -98,12 +155,69 @@ Try '$p --help' for more information."
 	assert_equal "$missing" ""
 }
 
+@test "SYNOPSIS and --help name the same options" {
+	local p short long bool syn problems=""
+	for p in $(programs) dq-fetch; do
+		syn=$(synopsis_options "$DQ_SRCDIR/man/$p.1")
+		while read -r short long bool; do
+			case $long in help|version) continue ;; esac
+			grep -qx "long $long" <<<"$syn" ||
+			    { [[ $bool == yes ]] && grep -qx "long no-$long" <<<"$syn"; } ||
+			    { [[ $short != - ]] && grep -qx "short $short" <<<"$syn"; } ||
+				problems="$problems $p:--$long(missing)"
+		done < <(help_table "$p")
+		while read -r kind name; do
+			if [[ $kind == short ]]; then
+				help_table "$p" | grep -q "^$name " ||
+					problems="$problems $p:-$name(not in --help)"
+			else
+				help_table "$p" | grep -Eq "^. ${name#no-} yes|^. $name " ||
+					problems="$problems $p:--$name(not in --help)"
+			fi
+		done <<<"$syn"
+	done
+	assert_equal "$problems" ""
+}
+
+@test "every man page names dq and its version, and lints clean" {
+	local version page
+	version=$(dq-pick --version | sed 's/.* //')
+	for page in "$DQ_SRCDIR"/man/*.[157]; do
+		run grep -x "\.Os dq $version" "$page"
+		assert_success
+	done
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+	run mandoc -Tlint -Wwarning "$DQ_SRCDIR"/man/*.[157]
+	assert_success
+	assert_output ''
+}
+
+@test "man(1) under groff: no BSD manual header, dq-apply's approval table in its columns" {
+	command -v man >/dev/null && command -v groff >/dev/null ||
+		skip "man-db or groff is not installed"
+	local page
+	for page in "$DQ_SRCDIR"/man/*.[157]; do
+		MANWIDTH=80 run --separate-stderr man -l "$page"
+		assert_success
+		assert_line -n 0 --regexp '^DQ[A-Z-]*\([157]\) +[A-Z][a-z]+( [A-Z][a-z]+)* Manual +DQ'
+		refute_line --partial 'BSD'
+		assert_line --regexp '^dq [0-9.]+ +[A-Z][a-z]+ [0-9]+, [0-9]{4} +dq [0-9.]+$'
+	done
+	MANWIDTH=80 run --separate-stderr man -l "$DQ_SRCDIR/man/dq-apply.1"
+	assert_line --regexp '^ +auto-start +--no-auto-start$'
+	assert_line --regexp '^ +no approval +sent now +deferred$'
+	assert_line --regexp '^ +--require-approval +pending-approval: +pending-approval:$'
+	assert_line --regexp '^ +--approve sends it +--approve defers it$'
+}
+
 @test "every policy key is listed in dq-policy(5)" {
 	local p key missing=""
 	for p in $(programs) dq-fetch; do
-		for key in $("$p" --help | grep -o '^ *\(-., \)\?--[a-z-]*' |
-		    sed 's/.*--//'); do
-			case $key in help|version|policy) continue ;; esac
+		for key in $(help_options "$p"); do
+			# The command line's own, and the actions: not policy keys.
+			case $key in
+			help|version|policy|commit|approve|reject|start|ack) continue ;;
+			esac
 			grep -q "^\.It Li .*\\b$key\\b" "$DQ_SRCDIR/man/dq-policy.5" ||
 				missing="$missing $key"
 		done
