@@ -243,6 +243,16 @@ static const char *const mode_names[] = {
 	"MANUAL_ONLY", "DEFAULT_TEAM", "ROUND_ROBIN", "PRIORITY_MATCH",
 	"CAPABILITY_MATCH", "LEAST_ACTIVE", "EARLIEST_SLOT",
 };
+static size_t
+count(const char *const *choices)
+{
+	size_t n = 0;
+
+	while (choices[n])
+		n++;
+	return n;
+}
+
 const char *
 dq_mode_name(enum dq_mode m)
 {
@@ -272,8 +282,7 @@ dq_mode_parse(const char *s, enum dq_mode *out)
 const char *
 dq_mode_hint(const char *s)
 {
-	return dq_did_you_mean(s, mode_slugs,
-	    sizeof mode_slugs / sizeof mode_slugs[0], true);
+	return dq_did_you_mean(s, mode_slugs, count(mode_slugs), true);
 }
 
 static const struct opt *
@@ -350,16 +359,6 @@ one_of(const char *const *choices, const char *val)
 		if (!strcmp(*choices, val))
 			return true;
 	return false;
-}
-
-static size_t
-count(const char *const *choices)
-{
-	size_t n = 0;
-
-	while (choices[n])
-		n++;
-	return n;
 }
 
 /* Applies one value; on error returns a message. */
@@ -665,7 +664,8 @@ help_option(const struct opt *o)
 		col = printf("  -%c, %-28s", o->letter, names);
 	else
 		col = printf("      %-28s", names);
-	text = choices ? dq_asprintf("%s: %s", o->help, choice_list(choices)) :
+	text = choices ? dq_asprintf("%s: %s", o->help,
+	    dq_choice_list(choices, count(choices))) :
 	    xstrdup(o->help);
 	for (word = strtok_r(text, " ", &save); word;
 	    word = strtok_r(NULL, " ", &save)) {

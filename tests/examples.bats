@@ -27,10 +27,17 @@ setup() {
 	[[ $cmd == *"flock -n "* ]]
 	[[ $cmd == *"set -o pipefail;"* ]]
 	[[ $cmd == *"dq-apply --commit"* ]]
-	[[ $cmd == "flock -n /run/lock/dq-dispatch.lock bash -c "* ]]
+	[[ $cmd == "flock -n -E 0 /var/lib/dq/dispatch.lock bash -c "* ]]
 	run bash -n -c "$cmd"
 	assert_success
-	run grep -c '^ExecStart=/usr/bin/flock -n .*set -o pipefail; dq-fetch' "$EXAMPLES/dq-dispatch.service"
+	# The programs are found where make install and the package put them.
+	grep -qx 'PATH=/usr/local/bin:/usr/bin:/bin' "$EXAMPLES/cron"
+	# A run skipped for a held lock succeeds, and runs nothing.
+	local lock=$BATS_TEST_TMPDIR/lock
+	run flock "$lock" bash -c "${cmd//\/var\/lib\/dq\/dispatch.lock/$lock}"
+	assert_success
+	assert_output ''
+	run grep -c '^ExecStart=/usr/bin/flock -n -E 0 .*set -o pipefail; dq-fetch' "$EXAMPLES/dq-dispatch.service"
 	assert_output 1
 	run grep -E '^(Type=oneshot|OnUnitActiveSec=2min)$' "$EXAMPLES/dq-dispatch.service" "$EXAMPLES/dq-dispatch.timer"
 	assert_equal "${#lines[@]}" 2
@@ -132,4 +139,21 @@ setup() {
 	assert_success
 	assert_line --regexp '^\["48113","adoe","rule:vip-acme:assign","2026-11-23T[0-9:]{8}Z"\]$'
 	assert_line --partial '"op": '
+}
+
+@test "the systemd units verify, and the service's sandbox rates under 4" {
+	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
+	cp "$EXAMPLES/dq-dispatch.service" "$EXAMPLES/dq-dispatch.timer" "$BATS_TEST_TMPDIR"
+	run systemd-analyze verify --man=no "$BATS_TEST_TMPDIR/dq-dispatch.service" \
+	    "$BATS_TEST_TMPDIR/dq-dispatch.timer"
+	assert_success
+	assert_output ''
+	run systemd-analyze security --offline=true "$BATS_TEST_TMPDIR/dq-dispatch.service"
+	assert_success
+	local level
+	level=$(sed -n 's/.*Overall exposure level for dq-dispatch.service: \([0-9.]*\).*/\1/p' <<<"$output")
+	[[ -n $level ]]
+	awk -v l="$level" 'BEGIN { exit !(l < 4) }' || fail "exposure $level, not under 4"
+	grep -qx 'DynamicUser=yes' "$BATS_TEST_DIRNAME/../examples/dq-dispatch.service"
+	grep -qx 'StateDirectory=dq' "$BATS_TEST_DIRNAME/../examples/dq-dispatch.service"
 }
