@@ -281,6 +281,7 @@ enum dq_prog {
 	DQ_PICK = 1 << 3,
 	DQ_SCHEDULE = 1 << 4,
 	DQ_APPLY = 1 << 5,
+	DQ_EXPLAIN = 1 << 6,
 };
 
 enum dq_mode {
@@ -318,6 +319,7 @@ struct dq_policy {
 	char *from, *csv_tickets, *csv_members;
 	char *credentials, *ca_file, *zone_map;
 	struct dq_strlist tickets, journals;
+	char *member;			/* dq-explain: whose side to tell */
 	long history_days, parallel;
 	long connect_timeout, max_time, retries;	/* every HTTP request */
 	char *rules_file, *rules_tz, *pods_file;	/* NULL: not given */

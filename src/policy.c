@@ -49,6 +49,8 @@ enum opt_type {
 };
 
 #define ALL (DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE | DQ_PICK | DQ_SCHEDULE | DQ_APPLY)
+/* dq-explain reads no clock: it takes the common options but --now. */
+#define ALL_EXPLAIN (ALL | DQ_EXPLAIN)
 
 struct opt {
 	const char *name;
@@ -130,7 +132,7 @@ static const struct opt opts[] = {
 	  "else ndjson)" },
 	{ "from", 0, OPT_STR, DQ_FETCH, &dq_policy.from, 0, 0, "FILE",
 	  "read an NDJSON snapshot from FILE (- for stdin)" },
-	{ "help", 'h', OPT_SPECIAL, ALL, NULL, 0, 0, NULL,
+	{ "help", 'h', OPT_SPECIAL, ALL_EXPLAIN, NULL, 0, 0, NULL,
 	  "show this help and exit" },
 	{ "history-days", 0, OPT_INT, DQ_FETCH, &dq_policy.history_days,
 	  0, 3650, "N", "fetch tickets closed in the last N days (default 30; "
@@ -147,7 +149,7 @@ static const struct opt opts[] = {
 	  &dq_policy.inactive_statuses, 0, 0, "NAME",
 	  "open tickets in status NAME are not active work (repeatable)" },
 	{ "journal", 'j', OPT_LIST, DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE | DQ_PICK |
-	  DQ_APPLY,
+	  DQ_APPLY | DQ_EXPLAIN,
 	  &dq_policy.journals, 0, 0, "FILE",
 	  "the journal (repeatable, to read rotated files)" },
 	{ "lead-minutes", 0, OPT_INT, DQ_PICK | DQ_SCHEDULE,
@@ -158,6 +160,8 @@ static const struct opt opts[] = {
 	  "at most N active tickets a member (0: no cap; overrides max_concurrent)" },
 	{ "max-time", 0, OPT_INT, DQ_FETCH | DQ_APPLY, &dq_policy.max_time,
 	  1, 86400, "SECONDS", "stop a request after SECONDS (default 120)" },
+	{ "member", 0, OPT_STR, DQ_EXPLAIN, &dq_policy.member, 0, 0, "ID",
+	  "say what happened to member ID on the ticket" },
 	{ "mode", 'm', OPT_MODE, DQ_PICK, &dq_policy.mode, 0, 0, "MODE",
 	  "how to choose the owner (default round-robin)" },
 	{ "note", 0, OPT_BOOL, DQ_APPLY, &dq_policy.note, 0, 0, NULL,
@@ -173,12 +177,12 @@ static const struct opt opts[] = {
 	{ "pods", 0, OPT_STR, DQ_ELIGIBLE | DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.pods_file, 0, 0, "FILE",
 	  "the pods CSV: pod members, customers and hours (dq-pods(5))" },
-	{ "policy", 'p', OPT_SPECIAL, ALL, NULL, 0, 0, "FILE",
+	{ "policy", 'p', OPT_SPECIAL, ALL_EXPLAIN, NULL, 0, 0, "FILE",
 	  "read options from FILE (also DQ_POLICY)" },
 	{ "queue-stall-minutes", 0, OPT_INT, DQ_WATCH,
 	  &dq_policy.queue_stall_minutes, 0, 525600, "N",
 	  "report tickets queued N minutes with nobody on them (0: never)" },
-	{ "quiet", 'q', OPT_BOOL, ALL, &dq_policy.quiet, 0, 0, NULL,
+	{ "quiet", 'q', OPT_BOOL, ALL_EXPLAIN, &dq_policy.quiet, 0, 0, NULL,
 	  "do not print warnings" },
 	{ "redispatch-on-noack", 0, OPT_BOOL, DQ_WATCH,
 	  &dq_policy.redispatch_on_noack, 0, 0, NULL,
@@ -226,7 +230,7 @@ static const struct opt opts[] = {
 	  "table slot times in ZONE (default: local)" },
 	{ "verbose", 'v', OPT_BOOL, DQ_FETCH | DQ_APPLY, &dq_policy.verbose,
 	  0, 0, NULL, "log each PSA request to stderr" },
-	{ "version", 'V', OPT_SPECIAL, ALL, NULL, 0, 0, NULL,
+	{ "version", 'V', OPT_SPECIAL, ALL_EXPLAIN, NULL, 0, 0, NULL,
 	  "show the version and exit" },
 	{ "webhook-secret-file", 0, OPT_STR, DQ_APPLY,
 	  &dq_policy.webhook_secret_file, 0, 0, "FILE",
@@ -319,7 +323,8 @@ static const char *
 prog_names(unsigned progs)
 {
 	static const char *const names[] = { "dq-fetch", "dq-watch",
-		"dq-eligible", "dq-pick", "dq-schedule", "dq-apply" };
+		"dq-eligible", "dq-pick", "dq-schedule", "dq-apply",
+		"dq-explain" };
 	const char *of[sizeof names / sizeof names[0]];
 	size_t n = 0;
 

@@ -73,6 +73,18 @@ Try '$p --help' for more information."
 	done
 }
 
+@test "dq-explain: --help, --version and usage errors like the others" {
+	run --separate-stderr dq-explain --help
+	assert_success
+	assert_line -n 0 "usage: dq-explain [options] TICKET [file ...]"
+	assert_output --partial "--member ID"
+	run dq-explain --version
+	assert_output --regexp "^dq-explain \\(dq\\) [0-9]+\\.[0-9]+\\.[0-9]+$"
+	run --separate-stderr dq-explain --mode least-active 1 < /dev/null
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "dq-explain: unknown option --mode (an option of dq-pick)"
+}
+
 @test "an option of another dq program is unknown on this one's command line" {
 	run --separate-stderr dq-pick --company Acme < /dev/null
 	assert_failure 64
@@ -81,7 +93,7 @@ Try '$p --help' for more information."
 
 @test "--help fits in 80 columns" {
 	local p long
-	for p in $(programs) dq-fetch; do
+	for p in $(programs) dq-fetch dq-explain; do
 		long=$("$p" --help | awk 'length($0) > 79')
 		assert_equal "$p: $long" "$p: "
 	done
@@ -146,7 +158,7 @@ Try 'dq-apply --help' for more information."
 
 @test "every option --help lists is described in the program's man page" {
 	local p opt missing=""
-	for p in $(programs) dq-fetch; do
+	for p in $(programs) dq-fetch dq-explain; do
 		for opt in $(help_options "$p"); do
 			grep -q -- "^\.It .*Fl \\\\-$opt\\b" "$DQ_SRCDIR/man/$p.1" ||
 				missing="$missing $p:--$opt"
@@ -157,7 +169,7 @@ Try 'dq-apply --help' for more information."
 
 @test "SYNOPSIS and --help name the same options" {
 	local p short long bool syn problems=""
-	for p in $(programs) dq-fetch; do
+	for p in $(programs) dq-fetch dq-explain; do
 		syn=$(synopsis_options "$DQ_SRCDIR/man/$p.1")
 		while read -r short long bool; do
 			case $long in help|version) continue ;; esac
@@ -212,7 +224,7 @@ Try 'dq-apply --help' for more information."
 
 @test "every policy key is listed in dq-policy(5)" {
 	local p key missing=""
-	for p in $(programs) dq-fetch; do
+	for p in $(programs) dq-fetch dq-explain; do
 		for key in $(help_options "$p"); do
 			# The command line's own, and the actions: not policy keys.
 			case $key in

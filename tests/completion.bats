@@ -35,6 +35,8 @@ shell_complete() {
 	assert_output --mode
 	run complete_words dq-eligible --work
 	assert_output --working-now
+	run complete_words dq-explain --mem
+	assert_output --member
 }
 
 @test "booleans complete in both forms, and yes or no after =" {
@@ -85,15 +87,15 @@ nearest"
 }
 
 @test "every program is registered" {
-	run complete -p dq-eligible dq-pick dq-schedule dq-apply dq-fetch dq-watch
+	run complete -p dq-eligible dq-pick dq-schedule dq-apply dq-fetch dq-watch dq-explain
 	assert_success
 	assert_line -n 0 "complete -F _dq dq-eligible"
-	assert_equal "${#lines[@]}" 6
+	assert_equal "${#lines[@]}" 7
 }
 
 @test "the zsh completion names every program and parses" {
 	run head -n 1 "$BATS_TEST_DIRNAME/../completions/_dq"
-	assert_output "#compdef dq-eligible dq-pick dq-schedule dq-fetch dq-apply dq-watch"
+	assert_output "#compdef dq-eligible dq-pick dq-schedule dq-fetch dq-apply dq-watch dq-explain"
 	command -v zsh >/dev/null || skip "zsh is not installed"
 	run zsh -n "$BATS_TEST_DIRNAME/../completions/_dq"
 	assert_success
