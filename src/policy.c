@@ -172,7 +172,7 @@ static const struct opt opts[] = {
 	  "skip tickets the journal shows dq applied (with --journal)" },
 	{ "parallel", 0, OPT_INT, DQ_FETCH | DQ_APPLY, &dq_policy.parallel,
 	  1, 64, "N", "at most N requests in flight (default 8)" },
-	{ "pending", 0, OPT_BOOL, DQ_APPLY, &dq_policy.pending, 0, 0, NULL,
+	{ "pending", 0, OPT_ACTION, DQ_APPLY, &dq_policy.pending, 0, 0, NULL,
 	  "list the agents' assignments waiting for approval or start" },
 	{ "pods", 0, OPT_STR, DQ_ELIGIBLE | DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.pods_file, 0, 0, "FILE",

@@ -228,7 +228,7 @@ Try 'dq-apply --help' for more information."
 		for key in $(help_options "$p"); do
 			# The command line's own, and the actions: not policy keys.
 			case $key in
-			help|version|policy|commit|approve|reject|start|ack) continue ;;
+			help|version|policy|commit|approve|reject|start|ack|pending) continue ;;
 			esac
 			grep -q "^\.It Li .*\\b$key\\b" "$DQ_SRCDIR/man/dq-policy.5" ||
 				missing="$missing $key"
