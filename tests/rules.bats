@@ -504,12 +504,16 @@ check() {
 		'((a{20}){20}){20}|too large'
 		'((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))|groups nest too deeply'
 	)
-	local c
+	local c re shown
 	for c in "${cases[@]}"; do
-		printf 'x: summary ~ "%s" => hold y\n' "${c%%|*}" > "$RULES"
+		re=${c%%|*}
+		# Errors quote at most 32 bytes of a file's text.
+		shown=$re
+		((${#re} <= 32)) || shown="${re:0:32}..."
+		printf 'x: summary ~ "%s" => hold y\n' "$re" > "$RULES"
 		run --separate-stderr check
 		assert_failure 78
-		assert_equal "$stderr" "dq-pick: $RULES:1:14: bad regular expression \"${c%%|*}\": ${c#*|}"
+		assert_equal "$stderr" "dq-pick: $RULES:1:14: bad regular expression \"$shown\": ${c#*|}"
 	done
 	printf 'x: summary ~ "%s" => hold y\n' '(a|b)*c{2,5}[]+]?.{0,255}\++' > "$RULES"
 	run check
@@ -640,7 +644,10 @@ dq-pick: $RULES:3:29: no team \"After Hours\""
 @test "--help lists the rules options" {
 	run dq-pick --help
 	assert_success
-	assert_line --regexp '^ +--rules FILE +apply the SOP rules in FILE before the mode \(dq-rules\(5\)\)$'
-	assert_line --regexp '^ +--rules-tz ZONE +read the rules. hour and weekday in ZONE \(default UTC\)$'
+	# Lines wrap at 79 columns: the description goes on below.
+	assert_line --regexp '^ +--rules FILE +apply the SOP rules in FILE before the mode$'
+	assert_line --regexp '^ +\(dq-rules\(5\)\)$'
+	assert_line --regexp '^ +--rules-tz ZONE +read the rules. hour and weekday in ZONE$'
+	assert_line --regexp '^ +\(default UTC\)$'
 	assert_line --regexp '^ +--pods FILE '
 }
