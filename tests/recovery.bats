@@ -37,8 +37,8 @@ setup() {
 	# The command of examples/cron, with its lock in the test's directory.
 	cron=$(grep -v '^#' "$EXAMPLES/cron" | grep 'dq-apply' |
 		sed 's/^\([^ ]* \)\{5\}dq //' |
-		sed "s|/run/lock/dq-dispatch.lock|$BATS_TEST_TMPDIR/lock|")
-	[[ $cron == "flock -n $BATS_TEST_TMPDIR/lock bash -c "* ]]
+		sed "s|/var/lib/dq/dispatch.lock|$BATS_TEST_TMPDIR/lock|")
+	[[ $cron == "flock -n -E 0 $BATS_TEST_TMPDIR/lock bash -c "* ]]
 }
 
 # Per ticket: "TICKET OWNER ENTRIES ENTRY-MEMBERS NOTES", from the
