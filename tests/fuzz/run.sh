@@ -36,7 +36,7 @@ cat > "$work/config.h" <<'CONFIG'
 CONFIG
 cflags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
  -I$work -I$top/src $(pkg-config --cflags json-c)"
-libs="$(pkg-config --libs json-c) -lcsv -lm"
+libs="$(pkg-config --libs json-c libcrypto) -lcsv -lm"
 
 # The library as an archive, so that each fuzzer links only what it uses.
 for src in "$top"/src/*.c; do
