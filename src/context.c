@@ -504,14 +504,13 @@ dq_context_names(struct dq_context *ctx, enum dq_name_kind kind,
 	lh_foreach(ctx->members, e) {
 		json_object *open = dq_get(((struct dq_member *)
 		    lh_entry_v(e))->rec, "open");
+		struct json_object_iter it;
 
 		if (!open)
 			continue;
-		json_object_object_foreach(open, status, count) {
-			(void)count;
-			if (!strcasecmp(status, name))
+		json_object_object_foreachC(open, it)
+			if (!strcasecmp(it.key, name))
 				return true;
-		}
 	}
 	return false;
 }
@@ -638,13 +637,15 @@ dq_member_active(struct dq_context *ctx, struct dq_member *m,
 	if (m->open_counted == ctx->generation + 1)
 		return m->open_active + m->run_assigned;
 	if (open) {
+		struct json_object_iter it;
+
 		index_closed(ctx);
-		json_object_object_foreach(open, status, count) {
-			if (dq_strlist_has_icase(inactive, status) ||
-			    lookup(ctx->closed, status))
+		json_object_object_foreachC(open, it) {
+			if (dq_strlist_has_icase(inactive, it.key) ||
+			    lookup(ctx->closed, it.key))
 				continue;
-			if (json_object_is_type(count, json_type_int))
-				active += (long)json_object_get_int64(count);
+			if (json_object_is_type(it.val, json_type_int))
+				active += (long)json_object_get_int64(it.val);
 		}
 	}
 	m->open_active = active;

@@ -19,6 +19,9 @@ dq_setprogname(const char *argv0)
 	dq_progname = slash ? slash + 1 : argv0;
 }
 
+static void vwarn_errno(int, const char *, va_list)
+	__attribute__((format(printf, 2, 0)));
+
 static void
 vwarn_errno(int errnum, const char *fmt, va_list ap)
 {

@@ -19,6 +19,8 @@ static json_object *intent, *outcome;	/* its last committed journal lines */
 
 /* Prints a paragraph wrapped at WIDTH: the first line indented by
  * indent, the rest by indent + 2, so a long item reads as one. */
+static void say(int, const char *, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 say(int indent, const char *fmt, ...)
 {

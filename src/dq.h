@@ -122,16 +122,19 @@ typedef void (*dq_record_fn)(struct dq_input *in, void *arg);
  * stops the program (exit 65) after flushing what was written. name is
  * NULL for stdin, else the file's name for the messages. */
 void dq_stream(FILE *fp, const char *name, dq_record_fn fn, void *arg);
-/* The position of the record being read, for messages: "line 7" or
- * "snap.ndjson: line 7". */
 /* Streams each file operand in turn ("-" is stdin), or stdin if none;
  * a missing file is exit 66. */
 void dq_stream_files(int argc, char **argv, dq_record_fn fn, void *arg);
+/* The position of the record being read, for messages: "line 7" or
+ * "snap.ndjson: line 7". */
 const char *dq_where(void);
 _Noreturn void dq_die_data(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
-/* Writes a record as one compact line in a single write. */
+/* Writes a record as one compact line into stdout's buffer. Not one
+ * write: a full buffer passes a line on in pieces, but the buffer is
+ * flushed at exit and before dq_die, so the output never ends in a
+ * partial line. */
 void dq_write(json_object *rec);
 /* Writes the input record as it came. */
 void dq_write_input(const struct dq_input *in);

@@ -570,7 +570,11 @@ read_sheet(struct sheet *sh)
 static void
 emit_teams(void)
 {
-	json_object_object_foreach(teams, id, t) {
+	struct json_object_iter it;
+
+	json_object_object_foreachC(teams, it) {
+		const char *id = it.key;
+		json_object *t = it.val;
 		json_object *rec = json_object_new_object();
 		json_object *serves = json_object_new_array();
 		bool board = dq_get_bool(t, "board", false);

@@ -61,7 +61,11 @@ parse_date(const char *s, struct dq_holiday *h)
 static bool
 parse_hours(json_object *hours, struct dq_hours *out, char *err, size_t errlen)
 {
-	json_object_object_foreach(hours, key, val) {
+	struct json_object_iter it;
+
+	json_object_object_foreachC(hours, it) {
+		const char *key = it.key;
+		json_object *val = it.val;
 		int d;
 
 		for (d = 0; d < 7 && strcmp(key, day_names[d]) != 0; d++)

@@ -830,8 +830,11 @@ json_object *
 dq_journal_unfinished(struct dq_journal *j)
 {
 	json_object *dead = json_object_new_array();
+	struct json_object_iter it;
 
-	json_object_object_foreach(j->open, ticket, holders) {
+	json_object_object_foreachC(j->open, it) {
+		const char *ticket = it.key;
+		json_object *holders = it.val;
 		size_t n = json_object_array_length(holders);
 		json_object *last = n ? json_object_array_get_idx(holders, n - 1) :
 		    NULL;

@@ -199,9 +199,22 @@ Try 'dq-apply --help' for more information."
 		assert_success
 	done
 	command -v mandoc >/dev/null || skip "mandoc is not installed"
-	run mandoc -Tlint -Wwarning "$DQ_SRCDIR"/man/*.[157]
-	assert_success
-	assert_output ''
+	# Down to style messages, but for two that are wrong here: ".Os dq"
+	# names the package in the footer, as man(1) under groff shows it,
+	# where mandoc expects an operating system; and a cross reference is
+	# looked up among the machine's installed manuals (stderr complains of
+	# their index), which do not hold dq's own pages yet: those are looked
+	# for in man/ below.
+	run --separate-stderr mandoc -Tlint -Wstyle "$DQ_SRCDIR"/man/*.[157]
+	assert_equal "$(printf '%s\n' "$output" | grep -v \
+	    -e ': STYLE: operating system explicitly specified: Os dq ' \
+	    -e ': STYLE: referenced manual not found: Xr ')" ''
+	local ref missing=""
+	for ref in $(cat "$DQ_SRCDIR"/man/*.[157] |
+	    grep -o 'Xr dq[a-z-]* [157]' | sed 's/^Xr //; s/ /./' | sort -u); do
+		[ -f "$DQ_SRCDIR/man/$ref" ] || missing="$missing $ref"
+	done
+	assert_equal "$missing" ""
 }
 
 @test "man(1) under groff: no BSD manual header, dq-apply's approval table in its columns" {
