@@ -3,10 +3,11 @@
  * The requests form a small graph. Boards come first (their statuses and
  * teams hang off their ids); the teams name the members (and so whose
  * open tickets to count); the calendars name the holiday lists. Tickets,
- * history, the In/Out board, schedule entries and the company settings
- * need nothing and go out at once with the boards. Everything is queued
- * as soon as what it needs has arrived, and the client runs it side by
- * side. Records are built only when all of it is in.
+ * history, the In/Out board, schedule entries, the time zone setups and
+ * the company settings need nothing and go out at once with the boards.
+ * Everything is queued as soon as what it needs has arrived, and the
+ * client runs it side by side. Records are built only when all of it is
+ * in.
  *
  * Ids follow DESIGN §5: a member is its identifier, a team, board or
  * ticket its number as a string; the numbers travel in "psa". */
@@ -34,7 +35,7 @@
 #define HISTORY_FIELDS "id,summary,board/name,company/name,type/name," \
 	"subType/name,item/name,owner/identifier,closedDate,actualHours"
 #define MEMBER_FIELDS "id,identifier,firstName,lastName,inactiveFlag," \
-	"hireDate,timeZone/name,calendar/id"
+	"hireDate,timeZone/id,timeZone/name,calendar/id"
 #define CALENDAR_FIELDS "id,holidayList/id,mondayStartTime,mondayEndTime," \
 	"tuesdayStartTime,tuesdayEndTime,wednesdayStartTime,wednesdayEndTime," \
 	"thursdayStartTime,thursdayEndTime,fridayStartTime,fridayEndTime," \
@@ -51,7 +52,7 @@ static struct {
 	struct dq_cw *cw;
 	time_t now;
 	json_object *boards, *tickets, *history, *inout, *entries;
-	json_object *calendars, *members, *open, *other;
+	json_object *calendars, *members, *open, *other, *zones;
 	json_object *holidays;		/* holiday list id -> rows */
 	struct board *bv;
 	size_t nb, teams_left;
@@ -553,6 +554,8 @@ queue_start(void)
 	free(now);
 	dq_cw_list(S.cw, "schedule/calendars", NULL, CALENDAR_FIELDS,
 	    got_calendars, NULL);
+	dq_cw_list(S.cw, "system/timeZoneSetups", NULL,
+	    "id,name,timeZone/name,offset", append, S.zones);
 	dq_cw_get(S.cw, OTHER, got_other, NULL);
 }
 
@@ -823,6 +826,37 @@ calendar_of(const struct row *member, struct row *cal)
 	return false;
 }
 
+/* The member's time zone setup: its name and, from /system/timeZoneSetups,
+ * its Windows zone id and offset. */
+static struct fetch_zone_setup
+zone_setup_of(const struct row *member)
+{
+	struct fetch_zone_setup z = { ref_str(member, "timeZone", "name"),
+	    NULL, false, false, 0 };
+	long want, id;
+
+	if (!ref_num(member, "timeZone", &want))
+		return z;
+	for (size_t i = 0; i < count(S.zones); i++) {
+		struct row row = row_at("system/timeZoneSetups", S.zones, i);
+		json_object *offset;
+
+		if (!num(&row, "id", &id) || id != want)
+			continue;
+		z.listed = true;
+		z.name = str(&row, "name");
+		z.windows = ref_str(&row, "timeZone", "name");
+		offset = dq_get(row.o, "offset");
+		if (offset && !json_object_is_type(offset, json_type_int) &&
+		    !json_object_is_type(offset, json_type_double))
+			bad_shape(&row, "offset", NULL, offset, "a number");
+		if ((z.has_offset = offset != NULL))
+			z.offset = json_object_get_double(offset);
+		break;
+	}
+	return z;
+}
+
 static bool
 is_out(const char *who)
 {
@@ -871,7 +905,8 @@ emit_member(const struct row *row, json_object *open)
 	const char *who = str(row, "identifier");
 	const char *first = str(row, "firstName");
 	const char *last = str(row, "lastName");
-	const char *zone = fetch_zone(ref_str(row, "timeZone", "name"));
+	struct fetch_zone_setup setup = zone_setup_of(row);
+	const char *zone = fetch_zone(&setup);
 	bool archived = flag(row, "inactiveFlag", false);
 	char *name, buf[DQ_TIMEBUF];
 	const char *hired = time_of(row, "hireDate", NULL, buf);
@@ -1131,7 +1166,8 @@ static void
 free_state(void)
 {
 	json_object *all[] = { S.boards, S.tickets, S.history, S.inout,
-	    S.entries, S.calendars, S.members, S.open, S.other, S.holidays };
+	    S.entries, S.calendars, S.members, S.open, S.other, S.holidays,
+	    S.zones };
 
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		json_object_put(all[i]);
@@ -1159,6 +1195,7 @@ fetch_connectwise(void)
 	S.members = json_object_new_array();
 	S.open = json_object_new_array();
 	S.holidays = json_object_new_object();
+	S.zones = json_object_new_array();
 	queue_start();
 	if (!dq_policy.tickets.n)
 		queue_journal();

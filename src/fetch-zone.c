@@ -1,12 +1,13 @@
-/* fetch-zone.c: ConnectWise names its time zones by setups such as
- * "GMT-5/Eastern Time: US & Canada" (or Windows ids such as "Eastern
- * Standard Time"), while dq works in IANA zones, which know daylight
- * saving. A name is looked up by its description (the part after the
- * first "/", or all of it) with case, spaces and punctuation ignored, so
- * "Eastern Time (US & Canada)" matches too. --zone-map FILE adds or
- * overrides names, one "IANA-ZONE NAME" a line. A name nobody mapped but
- * that starts with "GMT+H" falls back to the fixed offset Etc/GMT-H, with
- * a warning: right in winter at least, and easy to fix. */
+/* fetch-zone.c: ConnectWise gives each member a time zone setup, named
+ * by the site ("GMT-5/Eastern Time: US & Canada", or anything else),
+ * whose timeZone is a Windows zone id ("Eastern Standard Time"). dq works
+ * in IANA zones, which know daylight saving: the Windows id maps to one
+ * through CLDR's table (windows-zones.c). --zone-map FILE overrides it,
+ * one "IANA-ZONE NAME" a line, NAME being a setup's name or a Windows id,
+ * compared with case, spaces and punctuation ignored (a setup name's
+ * "GMT-5/" prefix too, so "Eastern Time (US & Canada)" matches). A setup
+ * neither maps falls back to its whole-hour offset as a fixed Etc zone,
+ * with a warning: right in winter at least, and easy to fix. */
 #include <config.h>
 
 #include <ctype.h>
@@ -19,85 +20,6 @@
 
 struct zone_name {
 	const char *name, *zone;
-};
-
-/* The time zone setups a ConnectWise site ships with, and the Windows
- * ids its server reports (system/info serverTimeZone). */
-static const struct zone_name builtin[] = {
-	{ "Hawaii", "Pacific/Honolulu" },
-	{ "Hawaiian Standard Time", "Pacific/Honolulu" },
-	{ "Alaska", "America/Anchorage" },
-	{ "Alaskan Standard Time", "America/Anchorage" },
-	{ "Pacific Time: US & Canada", "America/Los_Angeles" },
-	{ "Pacific Standard Time", "America/Los_Angeles" },
-	{ "Arizona", "America/Phoenix" },
-	{ "US Mountain Standard Time", "America/Phoenix" },
-	{ "Mountain Time: US & Canada", "America/Denver" },
-	{ "Mountain Standard Time", "America/Denver" },
-	{ "Central Time: US & Canada", "America/Chicago" },
-	{ "Central Standard Time", "America/Chicago" },
-	{ "Saskatchewan", "America/Regina" },
-	{ "Canada Central Standard Time", "America/Regina" },
-	{ "Eastern Time: US & Canada", "America/New_York" },
-	{ "Eastern Standard Time", "America/New_York" },
-	{ "Indiana (East)", "America/Indiana/Indianapolis" },
-	{ "US Eastern Standard Time", "America/Indiana/Indianapolis" },
-	{ "Atlantic Time: Canada", "America/Halifax" },
-	{ "Atlantic Standard Time", "America/Halifax" },
-	{ "Newfoundland", "America/St_Johns" },
-	{ "Newfoundland Standard Time", "America/St_Johns" },
-	{ "Brasilia", "America/Sao_Paulo" },
-	{ "E. South America Standard Time", "America/Sao_Paulo" },
-	{ "Greenwich Mean Time: Dublin, Edinburgh, Lisbon, London",
-	  "Europe/London" },
-	{ "Dublin, Edinburgh, Lisbon, London", "Europe/London" },
-	{ "GMT Standard Time", "Europe/London" },
-	{ "UTC", "UTC" },
-	{ "Coordinated Universal Time", "UTC" },
-	{ "Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna", "Europe/Berlin" },
-	{ "W. Europe Standard Time", "Europe/Berlin" },
-	{ "Brussels, Copenhagen, Madrid, Paris", "Europe/Paris" },
-	{ "Romance Standard Time", "Europe/Paris" },
-	{ "Belgrade, Bratislava, Budapest, Ljubljana, Prague",
-	  "Europe/Budapest" },
-	{ "Central Europe Standard Time", "Europe/Budapest" },
-	{ "Sarajevo, Skopje, Warsaw, Zagreb", "Europe/Warsaw" },
-	{ "Central European Standard Time", "Europe/Warsaw" },
-	{ "Athens, Bucharest", "Europe/Bucharest" },
-	{ "GTB Standard Time", "Europe/Bucharest" },
-	{ "Helsinki, Kyiv, Riga, Sofia, Tallinn, Vilnius", "Europe/Helsinki" },
-	{ "FLE Standard Time", "Europe/Helsinki" },
-	{ "Jerusalem", "Asia/Jerusalem" },
-	{ "Israel Standard Time", "Asia/Jerusalem" },
-	{ "Harare, Pretoria", "Africa/Johannesburg" },
-	{ "South Africa Standard Time", "Africa/Johannesburg" },
-	{ "Moscow, St. Petersburg", "Europe/Moscow" },
-	{ "Russian Standard Time", "Europe/Moscow" },
-	{ "Abu Dhabi, Muscat", "Asia/Dubai" },
-	{ "Arabian Standard Time", "Asia/Dubai" },
-	{ "Chennai, Kolkata, Mumbai, New Delhi", "Asia/Kolkata" },
-	{ "India Standard Time", "Asia/Kolkata" },
-	{ "Manila", "Asia/Manila" },
-	{ "Beijing, Chongqing, Hong Kong, Urumqi", "Asia/Shanghai" },
-	{ "China Standard Time", "Asia/Shanghai" },
-	{ "Kuala Lumpur, Singapore", "Asia/Singapore" },
-	{ "Singapore Standard Time", "Asia/Singapore" },
-	{ "Perth", "Australia/Perth" },
-	{ "W. Australia Standard Time", "Australia/Perth" },
-	{ "Osaka, Sapporo, Tokyo", "Asia/Tokyo" },
-	{ "Tokyo Standard Time", "Asia/Tokyo" },
-	{ "Adelaide", "Australia/Adelaide" },
-	{ "Cen. Australia Standard Time", "Australia/Adelaide" },
-	{ "Darwin", "Australia/Darwin" },
-	{ "AUS Central Standard Time", "Australia/Darwin" },
-	{ "Brisbane", "Australia/Brisbane" },
-	{ "E. Australia Standard Time", "Australia/Brisbane" },
-	{ "Canberra, Melbourne, Sydney", "Australia/Sydney" },
-	{ "AUS Eastern Standard Time", "Australia/Sydney" },
-	{ "Hobart", "Australia/Hobart" },
-	{ "Tasmania Standard Time", "Australia/Hobart" },
-	{ "Auckland, Wellington", "Pacific/Auckland" },
-	{ "New Zealand Standard Time", "Pacific/Auckland" },
 };
 
 static struct zone_name *extra;		/* from --zone-map, searched first */
@@ -166,51 +88,68 @@ fetch_zone_load(const char *path)
 	fclose(fp);
 }
 
-/* "GMT+5:30/..." has no whole-hour Etc zone; only whole hours fall back. */
+/* The Etc zone of a whole-hour offset east of UTC; "GMT+5:30" has none. */
 static const char *
-fixed_offset(const char *name)
+fixed_offset(const double *hours)
 {
 	static char zone[32];
-	char *end;
 	long h;
 
-	if (strncasecmp(name, "GMT", 3) != 0)
+	if (!hours || !(*hours >= -12 && *hours <= 14) ||
+	    *hours != (long)*hours)
 		return NULL;
-	if (name[3] == '/' || name[3] == '\0')
+	if (!(h = (long)*hours))
 		return "Etc/GMT";
-	if (name[3] != '+' && name[3] != '-')
-		return NULL;
-	h = strtol(name + 4, &end, 10);
-	if (end == name + 4 || (*end != '/' && *end != '\0') || h > 14)
-		return NULL;
 	/* POSIX-style Etc names count west as positive. */
-	snprintf(zone, sizeof zone, "Etc/GMT%c%ld", name[3] == '+' ? '-' : '+', h);
-	return h ? zone : "Etc/GMT";
+	snprintf(zone, sizeof zone, "Etc/GMT%+ld", -h);
+	return zone;
+}
+
+static const char *
+windows_zone(const char *id)
+{
+	for (size_t i = 0; id && i < fetch_nwindows_zones; i++)
+		if (!strcasecmp(fetch_windows_zones[i].windows, id))
+			return fetch_windows_zones[i].zone;
+	return NULL;
 }
 
 const char *
-fetch_zone(const char *psa_name)
+fetch_zone(const struct fetch_zone_setup *setup)
 {
-	char key[256];
-	const char *zone;
+	const char *name = setup->name, *windows = setup->windows;
+	const char *zone = NULL;
+	char key[256], why[160];
 
-	if (!psa_name || !*psa_name)
-		return NULL;
-	squash(psa_name, key, sizeof key);
-	if ((zone = lookup(extra, nextra, key)) ||
-	    (zone = lookup(builtin, sizeof builtin / sizeof builtin[0], key)))
-		return zone;
-	zone = fixed_offset(psa_name);
-	if (!dq_strlist_has(&warned, psa_name) && !dq_policy.quiet) {
-		if (zone)
-			dq_warnx("time zone \"%s\": not in the zone map; using "
-			    "the fixed offset %s (no daylight saving); map it "
-			    "with --zone-map", psa_name, zone);
-		else
-			dq_warnx("time zone \"%s\": not in the zone map; member "
-			    "left without \"tz\"; map it with --zone-map",
-			    psa_name);
+	if (name) {
+		squash(name, key, sizeof key);
+		zone = lookup(extra, nextra, key);
 	}
-	dq_strlist_add(&warned, psa_name);
+	if (!zone && windows) {
+		squash(windows, key, sizeof key);
+		zone = lookup(extra, nextra, key);
+	}
+	if (zone || (zone = windows_zone(windows)) || !(name || windows))
+		return zone;
+	zone = fixed_offset(setup->has_offset ? &setup->offset : NULL);
+	if (!name)
+		name = windows;
+	if (!setup->listed)
+		snprintf(why, sizeof why, "not among /system/timeZoneSetups");
+	else if (windows)
+		snprintf(why, sizeof why, "Windows zone \"%s\" is not in "
+		    "CLDR's table", windows);
+	else
+		snprintf(why, sizeof why, "no Windows zone id");
+	if (!dq_strlist_has(&warned, name) && !dq_policy.quiet) {
+		if (zone)
+			dq_warnx("time zone setup \"%s\": %s; using the fixed "
+			    "offset %s (no daylight saving); map it with "
+			    "--zone-map", name, why, zone);
+		else
+			dq_warnx("time zone setup \"%s\": %s; member left "
+			    "without \"tz\"; map it with --zone-map", name, why);
+	}
+	dq_strlist_add(&warned, name);
 	return zone;
 }

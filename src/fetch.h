@@ -22,10 +22,25 @@ void fetch_csv(const char *tickets, const char *members);
 /* fetch-cw.c: --connectwise */
 void fetch_connectwise(void);
 
-/* fetch-zone.c: ConnectWise time zone names to IANA zones. */
+/* fetch-zone.c: ConnectWise time zone setups to IANA zones. */
+struct fetch_zone_setup {
+	const char *name;	/* the site's name for it */
+	const char *windows;	/* its timeZone: a Windows zone id */
+	bool listed;		/* found in /system/timeZoneSetups */
+	bool has_offset;
+	double offset;		/* hours east of UTC */
+};
 void fetch_zone_load(const char *path);
-/* The IANA zone for a ConnectWise time zone setup name, or NULL (with a
- * warning, once per name). */
-const char *fetch_zone(const char *psa_name);
+/* The IANA zone of a setup: --zone-map's, else CLDR's for its Windows
+ * id, else (with a warning, once per setup) its fixed offset or NULL.
+ * NULL, silently, for a setup with neither name nor Windows id. */
+const char *fetch_zone(const struct fetch_zone_setup *setup);
+
+/* windows-zones.c: CLDR's Windows zone ids and their IANA zones. */
+struct fetch_windows_zone {
+	const char *windows, *zone;
+};
+extern const struct fetch_windows_zone fetch_windows_zones[];
+extern const size_t fetch_nwindows_zones;
 
 #endif

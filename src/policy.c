@@ -238,7 +238,7 @@ static const struct opt opts[] = {
 	{ "working-now", 'w', OPT_BOOL, DQ_ELIGIBLE, &dq_policy.working_now,
 	  0, 0, NULL, "exclude members outside their working hours now" },
 	{ "zone-map", 0, OPT_STR, DQ_FETCH, &dq_policy.zone_map, 0, 0, "FILE",
-	  "extra PSA time zone names to IANA zones" },
+	  "IANA zones for PSA time zone setups or Windows ids" },
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])

@@ -169,6 +169,10 @@ Emulation choices (where the reference is UNCONFIRMED or silent)
     YYYY-MM-DDTHH:MM:SSZ (ERR); an omitted allowScheduleConflictsFlag counts
     as false, so an overlapping open entry of the same member is a 400.
     Fields outside the model are dropped, as ASP.NET model binding does.
+  * A TimeZoneSetup's timeZone reference names a Windows zone id
+    ("GMT Standard Time"), as system/info's serverTimeZone does; the
+    reference leaves its target UNCONFIRMED.  A member's timeZone is a
+    reference to a setup, carrying the setup's name.
   * POST notes needs text and one of detailDescriptionFlag,
     internalAnalysisFlag, resolutionFlag.
   * A write body must have a JSON Content-Type, else 415 (libcurl posts

@@ -98,22 +98,89 @@ requests_to() {
 	assert_output "adoe America/New_York,ezhao America/New_York,jsmith America/Chicago,kbrown America/Chicago,lchen Australia/Brisbane,mdoe America/New_York,pnguyen America/Los_Angeles,rkhan Europe/London,swright America/New_York,tgarcia America/New_York"
 }
 
-@test "members: --zone-map adds and overrides zone names" {
-	printf '# mine\nAmerica/Detroit GMT-5/Eastern Time: US & Canada\n' >"$BATS_TEST_TMPDIR/zones"
-	fetch --zone-map "$BATS_TEST_TMPDIR/zones" >"$BATS_TEST_TMPDIR/out"
-	run rec member adoe .tz <"$BATS_TEST_TMPDIR/out"
-	assert_output '"America/Detroit"'
+# A site names its setups as it likes; the Windows zone id behind the
+# name is what says the zone. rkhan's setup renamed "GMT+0/London".
+london_setup() {
+	cw_control POST data '{"path": "system/timeZoneSetups/4", "merge": {"name": "GMT+0/London"}}' >/dev/null
+	cw_control POST data '{"path": "system/members/105", "merge": {"timeZone": {"id": 4, "name": "GMT+0/London"}}}' >/dev/null
+}
+
+@test "members: a zone comes from the setup's Windows zone id, whatever the setup's name" {
+	london_setup
+	run --separate-stderr fetch
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(rec member rkhan .tz <<<"$output")" '"Europe/London"'
+	assert_equal "$(requests_to system/timeZoneSetups fields)" "id,name,timeZone/name,offset"
+	assert_equal "$(requests_to system/members fields)" "id,identifier,firstName,lastName,inactiveFlag,hireDate,timeZone/id,timeZone/name,calendar/id"
+}
+
+# Whether rkhan may take ticket 5008 (Projects: rkhan, ezhao, jsmith) at
+# $1 under --working-now: "in", or the reason he may not.
+rkhan_at() {
+	dq-fetch --connectwise --now "$1" | dq-eligible --working-now --now "$1" |
+		jq -r 'select(.id == "5008") | .eligible |
+			if (.candidates | index("rkhan")) then "in"
+			else (.excluded[] | select(.ids // [.id] | index("rkhan")) | .why) end'
+}
+
+@test "members: London hours keep daylight saving: 09:00-17:00 is 08:00-16:00 UTC in July, 09:00-17:00 UTC in January" {
+	london_setup
+	cw_control POST data '{"path": "schedule/calendars/4", "merge": {"mondayEndTime": "17:00:00", "tuesdayEndTime": "17:00:00"}}' >/dev/null
+	# Tuesdays, both.
+	assert_equal "$(rkhan_at 2026-07-14T07:59:00Z)" outside-hours
+	assert_equal "$(rkhan_at 2026-07-14T08:00:00Z)" in
+	assert_equal "$(rkhan_at 2026-07-14T15:59:00Z)" in
+	assert_equal "$(rkhan_at 2026-07-14T16:00:00Z)" outside-hours
+	assert_equal "$(rkhan_at 2026-01-13T08:59:00Z)" outside-hours
+	assert_equal "$(rkhan_at 2026-01-13T09:00:00Z)" in
+	assert_equal "$(rkhan_at 2026-01-13T16:59:00Z)" in
+	assert_equal "$(rkhan_at 2026-01-13T17:00:00Z)" outside-hours
+}
+
+@test "members: --zone-map overrides a setup by its name or its Windows zone id" {
+	london_setup
+	printf '# mine\nAmerica/Detroit GMT-5/Eastern Time: US & Canada\nEurope/Dublin  gmt standard time\n' >"$BATS_TEST_TMPDIR/zones"
+	run --separate-stderr fetch --zone-map "$BATS_TEST_TMPDIR/zones"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(rec member adoe .tz <<<"$output")" '"America/Detroit"'
+	assert_equal "$(rec member rkhan .tz <<<"$output")" '"Europe/Dublin"'
+	# The setup's name is the more particular, so it wins over its id.
+	printf 'Europe/Dublin GMT Standard Time\nEurope/Lisbon GMT+0/London\n' >"$BATS_TEST_TMPDIR/zones"
+	assert_equal "$(fetch --zone-map "$BATS_TEST_TMPDIR/zones" | rec member rkhan .tz)" '"Europe/Lisbon"'
 	printf 'Not/AZone Something\n' >"$BATS_TEST_TMPDIR/zones"
 	run -78 fetch --zone-map "$BATS_TEST_TMPDIR/zones"
 	assert_output --partial "zones: line 1: expected an IANA zone and a ConnectWise time zone name"
 }
 
-@test "members: an unmapped zone falls back to its fixed offset, with a warning" {
+@test "members: a setup whose Windows zone id CLDR does not know is warned once, naming it, and falls back to its offset" {
+	cw_control POST data '{"path": "system/timeZoneSetups/2", "merge": {"name": "GMT+3/Somewhere New", "timeZone": {"id": 99, "name": "Somewhere Standard Time"}, "offset": 3.0}}' >/dev/null
+	run --separate-stderr fetch
+	assert_success
+	# jsmith and kbrown share the setup: one warning.
+	assert_equal "$stderr" 'dq-fetch: time zone setup "GMT+3/Somewhere New": Windows zone "Somewhere Standard Time" is not in CLDR'"'"'s table; using the fixed offset Etc/GMT-3 (no daylight saving); map it with --zone-map'
+	assert_equal "$(rec member jsmith .tz <<<"$output")" '"Etc/GMT-3"'
+	assert_equal "$(rec member kbrown .tz <<<"$output")" '"Etc/GMT-3"'
+	# Half an hour has no Etc zone: no tz at all.
+	cw_control POST data '{"path": "system/timeZoneSetups/2", "merge": {"offset": 5.5}}' >/dev/null
+	run --separate-stderr fetch
+	assert_success
+	assert_equal "$stderr" 'dq-fetch: time zone setup "GMT+3/Somewhere New": Windows zone "Somewhere Standard Time" is not in CLDR'"'"'s table; member left without "tz"; map it with --zone-map'
+	assert_equal "$(rec member jsmith .tz <<<"$output")" 'null'
+	# --zone-map settles it.
+	printf 'Asia/Qatar Somewhere Standard Time\n' >"$BATS_TEST_TMPDIR/zones"
+	run --separate-stderr fetch --zone-map "$BATS_TEST_TMPDIR/zones"
+	assert_equal "$stderr" ""
+	assert_equal "$(rec member jsmith .tz <<<"$output")" '"Asia/Qatar"'
+}
+
+@test "members: a setup missing from /system/timeZoneSetups is warned, naming it" {
 	cw_control POST data '{"path": "system/members/101", "merge": {"timeZone": {"id": 9, "name": "GMT+3/Somewhere New"}}}' >/dev/null
 	run --separate-stderr fetch
 	assert_success
-	assert_equal "$stderr" 'dq-fetch: time zone "GMT+3/Somewhere New": not in the zone map; using the fixed offset Etc/GMT-3 (no daylight saving); map it with --zone-map'
-	assert_equal "$(rec member adoe .tz <<<"$output")" '"Etc/GMT-3"'
+	assert_equal "$stderr" 'dq-fetch: time zone setup "GMT+3/Somewhere New": not among /system/timeZoneSetups; member left without "tz"; map it with --zone-map'
+	assert_equal "$(rec member adoe .tz <<<"$output")" 'null'
 }
 
 @test "members: calendar hours per weekday, the company default without one" {
@@ -243,7 +310,7 @@ requests_to() {
 	run bash -c "cw_requests | jq -r 'select(.params.page) | [.params.pageSize, (.params.fields | length > 0)] | join(\" \")' | sort -u"
 	assert_output "1000 true"
 	run bash -c "cw_requests | wc -l"
-	assert_output 17
+	assert_output 18
 }
 
 @test "requests run in parallel; --parallel 1 runs them one at a time" {
@@ -358,7 +425,7 @@ requests_to() {
 	run bash -c "cw_requests | jq -r '.path + .query' | sort | uniq -d"
 	assert_output ""
 	run bash -c "cw_requests | wc -l"
-	assert_output 7
+	assert_output 8
 }
 
 @test "403 and 404 are exit 69" {
@@ -382,7 +449,7 @@ requests_to() {
 	need_pty
 	run script -qec "dq-fetch --connectwise --now $NOW >/dev/null" /dev/null
 	assert_success
-	assert_output --partial "dq-fetch: 17/17 requests"
+	assert_output --partial "dq-fetch: 18/18 requests"
 	[[ $output == *$'\r'"$(printf '%40s' '')"$'\r' ]]
 }
 
@@ -390,7 +457,7 @@ requests_to() {
 	run --separate-stderr fetch --verbose
 	assert_success
 	assert_regex "$stderr" 'dq-fetch: GET /service/boards\?conditions=inactiveFlag=false&fields=id,name&orderBy=id asc&pageSize=1000&page=1: 200 \([0-9]+ ms\)'
-	assert_equal "$(grep -c '^dq-fetch: GET /' <<<"$stderr")" 17
+	assert_equal "$(grep -c '^dq-fetch: GET /' <<<"$stderr")" 18
 }
 
 @test "secrets never reach stdout or stderr" {
