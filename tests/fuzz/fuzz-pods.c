@@ -13,8 +13,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const context[] = {
-	"{\"kind\":\"member\",\"id\":\"adoe\",\"name\":\"Andrew Doe\","
-	    "\"tz\":\"America/New_York\",\"hours\":{\"mon\":[\"08:00\",\"17:00\"]}}",
+	("{\"kind\":\"member\",\"id\":\"adoe\",\"name\":\"Andrew Doe\","
+	    "\"tz\":\"America/New_York\",\"hours\":{\"mon\":[\"08:00\",\"17:00\"]}}"),
 	"{\"kind\":\"member\",\"id\":\"eking\",\"name\":\"Eve King\"}",
 	"{\"kind\":\"company\",\"id\":\"250\",\"name\":\"Acme Corp\"}",
 };
