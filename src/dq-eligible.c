@@ -330,16 +330,11 @@ static size_t
 add_judged(const char *id, const char *why, json_object *cands,
     json_object *excluded)
 {
-	json_object *x;
-
 	if (!why) {
 		json_object_array_add(cands, json_object_new_string(id));
 		return 1;
 	}
-	x = json_object_new_object();
-	json_object_object_add(x, "id", json_object_new_string(id));
-	json_object_object_add(x, "why", json_object_new_string(why));
-	json_object_array_add(excluded, x);
+	dq_exclude(excluded, id, why);
 	return 0;
 }
 
@@ -373,10 +368,10 @@ keep_not_in_team(json_object *excluded)
 	json_object *kept = json_object_new_array();
 
 	for (size_t i = 0; i < json_object_array_length(excluded); i++) {
-		json_object *x = json_object_array_get_idx(excluded, i);
+		json_object *group = json_object_array_get_idx(excluded, i);
 
-		if (!strcmp(dq_get_str(x, "why"), "not-in-team"))
-			json_object_array_add(kept, json_object_get(x));
+		if (!strcmp(dq_get_str(group, "why"), "not-in-team"))
+			json_object_array_add(kept, json_object_get(group));
 	}
 	json_object_put(excluded);
 	return kept;

@@ -144,19 +144,18 @@ candidate_json(const struct cand *c, enum dq_mode mode)
 	return o;
 }
 
-static json_object *
-excluded_json(const char *id, const char *why)
+/* How many of n ranked candidates a decision lists (--candidates). */
+static size_t
+listed(size_t n)
 {
-	json_object *o = json_object_new_object();
+	size_t top = (size_t)dq_policy.candidates;
 
-	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "why", json_object_new_string(why));
-	return o;
+	return top == 0 || n < top ? n : top;
 }
 
 static json_object *
 decision(enum dq_mode mode, const char *outcome, json_object *candidates,
-    json_object *excluded, const char *chosen, const char *team,
+    size_t ranked, json_object *excluded, const char *chosen, const char *team,
     const char *reason)
 {
 	json_object *d = json_object_new_object();
@@ -165,6 +164,7 @@ decision(enum dq_mode mode, const char *outcome, json_object *candidates,
 	json_object_object_add(d, "outcome", json_object_new_string(outcome));
 	json_object_object_add(d, "candidates",
 	    candidates ? candidates : json_object_new_array());
+	json_object_object_add(d, "ranked", json_object_new_int64((int64_t)ranked));
 	json_object_object_add(d, "excluded",
 	    excluded ? excluded : json_object_new_array());
 	json_object_object_add(d, "chosen",
@@ -353,7 +353,7 @@ narrow(const struct dq_rule *r, struct cand *c, size_t n,
 		if (rule_keeps(r, c[i].m))
 			c[k++] = c[i];
 		else
-			json_object_array_add(excluded, excluded_json(c[i].m->id, why));
+			dq_exclude(excluded, c[i].m->id, why);
 	}
 	return k;
 }
@@ -375,18 +375,18 @@ gather(json_object *eligible, json_object *ids, enum dq_mode mode,
 		const char *no_slot;
 
 		if (!m) {
-			json_object_array_add(excluded, excluded_json(id, "unknown-member"));
+			dq_exclude(excluded, id, "unknown-member");
 			continue;
 		}
 		if (at_capacity(eligible, m, &active, why, sizeof why)) {
-			json_object_array_add(excluded, excluded_json(id, why));
+			dq_exclude(excluded, id, why);
 			continue;
 		}
 		memset(&c[n], 0, sizeof c[n]);
 		c[n].m = m;
 		c[n].active = active;
 		if (mode == DQ_MODE_EARLIEST_SLOT && (no_slot = find_slot(&c[n]))) {
-			json_object_array_add(excluded, excluded_json(id, no_slot));
+			dq_exclude(excluded, id, no_slot);
 			continue;
 		}
 		n++;
@@ -442,18 +442,18 @@ pick(json_object *ticket, enum dq_mode mode, const struct dq_rule *rule,
 	}
 	if (n == 0) {
 		free(c);
-		d = decision(mode, "unassigned", NULL, excluded, NULL, team,
+		d = decision(mode, "unassigned", NULL, 0, excluded, NULL, team,
 		    "no-eligible-candidate");
 	} else {
 		rank(ticket, mode, c, n, reason, sizeof reason);
 		candidates = json_object_new_array();
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < listed(n); i++)
 			json_object_array_add(candidates, candidate_json(&c[i], mode));
 		if (!team)
 			team = member_team(c[0].m, dq_get_str(ticket, "board"));
 		dq_member_dispatched(ctx, c[0].m);
-		d = decision(mode, "assigned", candidates, excluded, c[0].m->id,
-		    team, reason);
+		d = decision(mode, "assigned", candidates, n, excluded,
+		    c[0].m->id, team, reason);
 		free(c);
 	}
 	if (fell_back)
@@ -470,12 +470,12 @@ default_team(json_object *ticket)
 	const char *kept = dq_get_str(ticket, "team");
 
 	if (kept)
-		return decision(DQ_MODE_DEFAULT_TEAM, "team", NULL, NULL, NULL,
+		return decision(DQ_MODE_DEFAULT_TEAM, "team", NULL, 0, NULL, NULL,
 		    kept, "default-team:kept");
 	if (!t)
-		return decision(DQ_MODE_DEFAULT_TEAM, "unassigned", NULL, NULL,
+		return decision(DQ_MODE_DEFAULT_TEAM, "unassigned", NULL, 0, NULL,
 		    NULL, NULL, "no-eligible-candidate");
-	return decision(DQ_MODE_DEFAULT_TEAM, "team", NULL, NULL, NULL, t->id,
+	return decision(DQ_MODE_DEFAULT_TEAM, "team", NULL, 0, NULL, NULL, t->id,
 	    "default-team");
 }
 
@@ -485,7 +485,7 @@ by_mode(json_object *ticket, enum dq_mode mode, const struct dq_rule *rule,
 {
 	switch (mode) {
 	case DQ_MODE_MANUAL:
-		return decision(mode, "manual", NULL, NULL, NULL,
+		return decision(mode, "manual", NULL, 0, NULL, NULL,
 		    dq_get_str(dq_get(ticket, "eligible"), "team"), "manual");
 	case DQ_MODE_DEFAULT_TEAM:
 		return default_team(ticket);
@@ -504,18 +504,18 @@ rule_assign(json_object *ticket, const struct dq_rule *r, enum dq_mode mode,
 	json_object *ids = dq_get(eligible, "candidates"), *candidates;
 	struct dq_member *m = dq_member_get(ctx, r->args[0].s);
 	const char *team = dq_get_str(eligible, "team");
-	bool listed = false;
+	bool in_pool = false;
 	long active;
 	char why[64];
 
 	for (size_t i = 0; json_object_is_type(ids, json_type_array) &&
 	    i < json_object_array_length(ids); i++)
-		listed = listed || !strcmp(r->args[0].s,
+		in_pool = in_pool || !strcmp(r->args[0].s,
 		    json_object_get_string(json_object_array_get_idx(ids, i)));
-	if (!listed || !m || at_capacity(eligible, m, &active, why, sizeof why))
+	if (!in_pool || !m || at_capacity(eligible, m, &active, why, sizeof why))
 		return NULL;
 	candidates = json_object_new_array();
-	for (size_t i = 0; i < json_object_array_length(ids); i++) {
+	for (size_t i = 0; i < listed(json_object_array_length(ids)); i++) {
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "id",
@@ -525,7 +525,8 @@ rule_assign(json_object *ticket, const struct dq_rule *r, enum dq_mode mode,
 	if (!team)
 		team = member_team(m, dq_get_str(ticket, "board"));
 	dq_member_dispatched(ctx, m);
-	return decision(mode, "assigned", candidates, NULL, m->id, team, reason);
+	return decision(mode, "assigned", candidates,
+	    json_object_array_length(ids), NULL, m->id, team, reason);
 }
 
 /* A team rule's team, by id or else by name, among the teams of the
@@ -544,7 +545,7 @@ rule_team(json_object *ticket, const struct dq_rule *r, enum dq_mode mode,
 		if (teams[i]->name && !strcmp(teams[i]->name, r->args[0].s))
 			t = teams[i];
 	free(teams);
-	return t ? decision(mode, "team", NULL, NULL, NULL, t->id, reason) : NULL;
+	return t ? decision(mode, "team", NULL, 0, NULL, NULL, t->id, reason) : NULL;
 }
 
 /* The decision of an assign, team or hold rule; NULL for the other
@@ -566,7 +567,7 @@ by_rule(json_object *ticket, const struct dq_rule *r, enum dq_mode mode)
 		return rule_assign(ticket, r, mode, reason);
 	if (r->action == DQ_TEAM)
 		return rule_team(ticket, r, mode, reason);
-	d = decision(mode, "held", NULL, NULL, NULL,
+	d = decision(mode, "held", NULL, 0, NULL, NULL,
 	    dq_get_str(dq_get(ticket, "eligible"), "team"), reason);
 	json_object_object_add(d, "note", json_object_new_string(r->args[0].s));
 	return d;

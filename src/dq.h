@@ -150,6 +150,9 @@ bool dq_get_bool(json_object *rec, const char *key, bool dflt);
 /* rec's string field, which a record of kind must have non-empty: else
  * the program stops with the record's line (exit 65). */
 const char *dq_need_str(json_object *rec, const char *kind, const char *field);
+/* Adds id to an `excluded` list grouped by why (DESIGN §2): the group of
+ * that exact why, made at the end if it is new. */
+void dq_exclude(json_object *excluded, const char *id, const char *why);
 
 /* timefmt.c: RFC 3339 times */
 
@@ -304,6 +307,7 @@ struct dq_policy {
 	struct dq_strlist boards, trigger_statuses;
 	struct dq_strlist companies, exclude_companies;
 	struct dq_strlist inactive_statuses;
+	long candidates;		/* listed in a decision; 0: all */
 	long max_active;		/* -1: use each member's max_concurrent */
 	bool working_now;
 	bool drop;

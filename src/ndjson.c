@@ -297,6 +297,28 @@ dq_need_str(json_object *rec, const char *kind, const char *field)
 	return s;
 }
 
+void
+dq_exclude(json_object *excluded, const char *id, const char *why)
+{
+	size_t n = json_object_array_length(excluded);
+	json_object *group;
+
+	/* A pool has a handful of distinct reasons: a scan is enough. */
+	for (size_t i = 0; i < n; i++) {
+		group = json_object_array_get_idx(excluded, i);
+		if (!strcmp(dq_get_str(group, "why"), why)) {
+			json_object_array_add(dq_get(group, "ids"),
+			    json_object_new_string(id));
+			return;
+		}
+	}
+	group = json_object_new_object();
+	json_object_object_add(group, "why", json_object_new_string(why));
+	json_object_object_add(group, "ids", json_object_new_array());
+	json_object_array_add(dq_get(group, "ids"), json_object_new_string(id));
+	json_object_array_add(excluded, group);
+}
+
 const char *
 dq_get_str(json_object *rec, const char *key)
 {

@@ -20,6 +20,7 @@
 
 struct dq_policy dq_policy = {
 	.max_active = -1,
+	.candidates = 10,
 	.auto_dispatch = true,
 	.auto_start = true,
 	.retry = true,
@@ -106,6 +107,8 @@ static const struct opt opts[] = {
 	  "keep N minutes between booked slots (default 10)" },
 	{ "ca-file", 0, OPT_STR, DQ_FETCH | DQ_APPLY, &dq_policy.ca_file,
 	  0, 0, "FILE", "trust the CA certificates in FILE (self-hosted PSA)" },
+	{ "candidates", 0, OPT_INT, DQ_PICK, &dq_policy.candidates, 0, 1000000,
+	  "N", "list the best N candidates in each decision (default 10; 0: all)" },
 	{ "commit", 0, OPT_BOOL, DQ_APPLY, &dq_policy.commit, 0, 0, NULL,
 	  "really write to the PSA and the journal (command line only)" },
 	{ "company", 'c', OPT_LIST, DQ_ELIGIBLE, &dq_policy.companies,

@@ -14,7 +14,7 @@ eligible() {
 @test "the pool is the default team, else every team on the board" {
 	run eligible --trigger-status New
 	assert_success
-	assert_line -n 0 '["1001",{"team":"10","pool":"default-team","candidates":["adoe","eking"],"active":{"adoe":3,"eking":5},"excluded":[{"id":"bsmith","why":"offline"},{"id":"cjones","why":"archived"},{"id":"dlee","why":"at-capacity:3/3"}]}]'
+	assert_line -n 0 '["1001",{"team":"10","pool":"default-team","candidates":["adoe","eking"],"active":{"adoe":3,"eking":5},"excluded":[{"why":"offline","ids":["bsmith"]},{"why":"archived","ids":["cjones"]},{"why":"at-capacity:3/3","ids":["dlee"]}]}]'
 	assert_line -n 1 '["1002",{"team":null,"pool":"board-teams","candidates":["gwu","hnguyen"],"active":{"gwu":0,"hnguyen":0},"excluded":[]}]'
 	assert_line -n 2 '["1003",{"team":"20","pool":"default-team","candidates":["adoe","fgreen"],"active":{"adoe":3,"fgreen":0},"excluded":[]}]'
 }
@@ -91,15 +91,15 @@ dq-eligible: --inactive-status "On Hold": no status of that name in the context 
 
 @test "--max-active overrides max_concurrent; 0 lifts every cap" {
 	run bash -c "dq-eligible --max-active 3 < '$desk' | tickets | jq -c 'select(.id==\"1001\") | .eligible.excluded'"
-	assert_output '[{"id":"adoe","why":"at-capacity:3/3"},{"id":"bsmith","why":"offline"},{"id":"cjones","why":"archived"},{"id":"dlee","why":"at-capacity:3/3"},{"id":"eking","why":"at-capacity:5/3"}]'
+	assert_output '[{"why":"at-capacity:3/3","ids":["adoe","dlee"]},{"why":"offline","ids":["bsmith"]},{"why":"archived","ids":["cjones"]},{"why":"at-capacity:5/3","ids":["eking"]}]'
 	run bash -c "dq-eligible --max-active 0 < '$desk' | tickets | jq -c 'select(.id==\"1001\") | .eligible.candidates'"
 	assert_output '["adoe","dlee","eking"]'
 }
 
 @test "--inactive-status and closed statuses do not count as active" {
 	# eking: In Progress 1, Waiting on Customer 4, Closed 7 (a closed status)
-	run bash -c "dq-eligible --max-active 5 < '$desk' | tickets | jq -c 'select(.id==\"1001\") | .eligible.excluded[] | select(.id==\"eking\")'"
-	assert_output '{"id":"eking","why":"at-capacity:5/5"}'
+	run bash -c "dq-eligible --max-active 5 < '$desk' | tickets | jq -c 'select(.id==\"1001\") | .eligible.excluded[] | select(.ids | index(\"eking\"))'"
+	assert_output '{"why":"at-capacity:5/5","ids":["eking"]}'
 	run bash -c "dq-eligible --max-active 5 --inactive-status 'Waiting on Customer' < '$desk' | tickets | jq -c 'select(.id==\"1001\") | .eligible.candidates'"
 	assert_output '["adoe","dlee","eking"]'
 }
@@ -112,8 +112,8 @@ dq-eligible: --inactive-status "On Hold": no status of that name in the context 
 @test "--working-now judges hours in each member's own zone" {
 	# 15:00Z Monday: 10:00 in New York, 20:30 in Kolkata, 07:00 in Los Angeles
 	run bash -c "dq-eligible --working-now < '$desk' | tickets | jq -c 'select(.id==\"1001\" or .id==\"1003\") | .eligible | [.candidates, .excluded]'"
-	assert_line -n 0 '[["adoe"],[{"id":"bsmith","why":"offline"},{"id":"cjones","why":"archived"},{"id":"dlee","why":"at-capacity:3/3"},{"id":"eking","why":"outside-hours"}]]'
-	assert_line -n 1 '[["adoe"],[{"id":"fgreen","why":"outside-hours"}]]'
+	assert_line -n 0 '[["adoe"],[{"why":"offline","ids":["bsmith"]},{"why":"archived","ids":["cjones"]},{"why":"at-capacity:3/3","ids":["dlee"]},{"why":"outside-hours","ids":["eking"]}]]'
+	assert_line -n 1 '[["adoe"],[{"why":"outside-hours","ids":["fgreen"]}]]'
 	# 04:00Z Tuesday is 20:00 Monday in Los Angeles: no; 07:00Z is 23:00: the night shift
 	run bash -c "dq-eligible --working-now --now 2026-11-24T07:00:00Z < '$desk' | tickets | jq -c 'select(.id==\"1003\") | .eligible.candidates'"
 	assert_output '["fgreen"]'
@@ -122,13 +122,13 @@ dq-eligible: --inactive-status "On Hold": no status of that name in the context 
 @test "holidays are local dates" {
 	# Thursday 26 November 23:00 in Los Angeles is 07:00Z on the 27th
 	run bash -c "sed 's/\"mon\":\\[\"22:00\",\"06:00\"\\]/\"thu\":[\"22:00\",\"06:00\"]/' '$desk' | dq-eligible --working-now --now 2026-11-27T07:00:00Z | tickets | jq -c 'select(.id==\"1003\") | .eligible.excluded'"
-	assert_output '[{"id":"adoe","why":"outside-hours"},{"id":"fgreen","why":"holiday"}]'
+	assert_output '[{"why":"outside-hours","ids":["adoe"]},{"why":"holiday","ids":["fgreen"]}]'
 }
 
 @test "a member without hours is always working; an unknown zone excludes with a warning" {
 	run --separate-stderr bash -c "sed 's#\"tz\":\"America/Los_Angeles\"#\"tz\":\"Mars/Olympus\"#' '$desk' | dq-eligible --working-now | tickets | jq -c 'select(.id==\"1002\" or .id==\"1003\") | .eligible | [.candidates, .excluded]'"
 	assert_line -n 0 '[["gwu","hnguyen"],[]]'
-	assert_line -n 1 '[["adoe"],[{"id":"fgreen","why":"unknown-tz"}]]'
+	assert_line -n 1 '[["adoe"],[{"why":"unknown-tz","ids":["fgreen"]}]]'
 	assert_equal "$stderr" 'dq-eligible: line 12: member fgreen: unknown time zone "Mars/Olympus"'
 }
 
@@ -140,12 +140,12 @@ dq-eligible: --inactive-status "On Hold": no status of that name in the context 
 
 @test "a ticket dq-watch cleared is unowned and triggered, without its previous owner" {
 	run bash -c "printf '%s\n' '{\"kind\":\"team\",\"id\":\"1\",\"boards\":[\"B\"],\"members\":[\"a\",\"b\"],\"default\":true}' '{\"kind\":\"member\",\"id\":\"a\"}' '{\"kind\":\"member\",\"id\":\"b\"}' '{\"kind\":\"ticket\",\"id\":\"9\",\"board\":\"B\",\"status\":\"Assigned\",\"owner\":\"a\",\"watch\":{\"event\":\"ISSUE_STALLED\",\"previous_owner\":\"a\",\"clear\":true}}' | dq-eligible -q --trigger-status New | tickets | jq -c .eligible"
-	assert_output '{"team":"1","pool":"default-team","candidates":["b"],"active":{"b":0},"excluded":[{"id":"a","why":"previous-owner"}]}'
+	assert_output '{"team":"1","pool":"default-team","candidates":["b"],"active":{"b":0},"excluded":[{"why":"previous-owner","ids":["a"]}]}'
 }
 
 @test "a team member without a member record is excluded, not guessed" {
 	run bash -c "printf '%s\n' '{\"kind\":\"team\",\"id\":\"1\",\"boards\":[\"B\"],\"members\":[\"ghost\"],\"default\":true}' '{\"kind\":\"ticket\",\"id\":\"9\",\"board\":\"B\"}' | dq-eligible | tickets | jq -c .eligible.excluded"
-	assert_output '[{"id":"ghost","why":"unknown-member"}]'
+	assert_output '[{"why":"unknown-member","ids":["ghost"]}]'
 }
 
 @test "a later context record replaces the earlier one" {

@@ -57,7 +57,7 @@ decide() {
 
 @test "every assignment carries the whole provenance" {
 	run bash -c "dq-eligible < '$desk' | dq-pick --mode least-active | tickets | jq -c 'select(.id==\"1002\") | .dispatch | keys_unsorted'"
-	assert_output '["mode","outcome","candidates","excluded","chosen","team","reason","config"]'
+	assert_output '["mode","outcome","candidates","ranked","excluded","chosen","team","reason","config"]'
 }
 
 @test "ROUND_ROBIN: never dispatched first, then oldest last dispatch, then oldest created_at, then id" {
@@ -71,6 +71,16 @@ decide() {
 	  work 1; } > "$stream"
 	run bash -c "dq-eligible < '$stream' | dq-pick --mode round-robin | tickets | jq -c '.dispatch | [.candidates, .chosen, .reason]'"
 	assert_output '[[{"id":"d","score":null,"active":0},{"id":"e","score":null,"active":0},{"id":"c","score":null,"active":0},{"id":"b","score":"2026-11-23T09:00:00Z","active":0},{"id":"a","score":"2026-11-23T10:00:00Z","active":0}],"d","round-robin"]'
+}
+
+@test "--candidates lists the best N; ranked counts them all" {
+	{ crew 12; work 1; } > "$stream"
+	run bash -c "dq-eligible < '$stream' | dq-pick --mode round-robin | tickets | jq -c '.dispatch | [(.candidates | map(.id)), .ranked, .chosen]'"
+	assert_output '[["m1","m10","m11","m12","m2","m3","m4","m5","m6","m7"],12,"m1"]'
+	run bash -c "dq-eligible < '$stream' | dq-pick --mode round-robin --candidates 2 | tickets | jq -c '.dispatch | [(.candidates | map(.id)), .ranked]'"
+	assert_output '[["m1","m10"],12]'
+	run bash -c "dq-eligible < '$stream' | dq-pick --mode round-robin --candidates 0 | tickets | jq -c '.dispatch | [(.candidates | length), .ranked]'"
+	assert_output '[12,12]'
 }
 
 @test "ROUND_ROBIN cycles within a run" {
@@ -186,8 +196,8 @@ m5 6"
 	{ crew 2 ',"max_concurrent":2'; work 5; } > "$stream"
 	run bash -c "dq-eligible < '$stream' | dq-pick --mode round-robin | tickets | jq -c '.dispatch | [.outcome, .chosen, .excluded]'"
 	assert_line -n 0 '["assigned","m1",[]]'
-	assert_line -n 3 '["assigned","m2",[{"id":"m1","why":"at-capacity:2/2"}]]'
-	assert_line -n 4 '["unassigned",null,[{"id":"m1","why":"at-capacity:2/2"},{"id":"m2","why":"at-capacity:2/2"}]]'
+	assert_line -n 3 '["assigned","m2",[{"why":"at-capacity:2/2","ids":["m1"]}]]'
+	assert_line -n 4 '["unassigned",null,[{"why":"at-capacity:2/2","ids":["m1","m2"]}]]'
 	run bash -c "dq-eligible < '$stream' | dq-pick --mode round-robin | tickets | jq -r .dispatch.reason | tail -n 1"
 	assert_output no-eligible-candidate
 }

@@ -54,10 +54,10 @@ pair() {
 @test "a member not free in the horizon is excluded as no-slot; nobody free is unassigned" {
 	run -0 pick --horizon-hours 1
 	run -0 field 1001 '.dispatch | [.chosen, .excluded]' <<< "$output"
-	assert_output '["cho",[{"id":"ana","why":"no-slot"},{"id":"ben","why":"no-slot"}]]'
+	assert_output '["cho",[{"why":"no-slot","ids":["ana","ben"]}]]'
 	run -0 pick --horizon-hours 1
-	run -0 field 1002 '.dispatch | [.outcome, .reason, .candidates, (.excluded | map(.why))]' <<< "$output"
-	assert_output '["unassigned","no-eligible-candidate",[],["no-slot","no-slot","no-slot"]]'
+	run -0 field 1002 '.dispatch | [.outcome, .reason, .candidates, .excluded]' <<< "$output"
+	assert_output '["unassigned","no-eligible-candidate",[],[{"why":"no-slot","ids":["ana","ben","cho"]}]]'
 }
 
 @test "a member in an unknown zone cannot be scheduled" {
@@ -65,7 +65,7 @@ pair() {
 	assert_equal "$stderr" 'dq-eligible: line 5: member y: unknown time zone "Mars/Olympus"
 dq-pick: line 5: member y: unknown time zone "Mars/Olympus"'
 	run -0 field 7 '.dispatch | [.chosen, .excluded]' <<< "$output"
-	assert_output '["x",[{"id":"y","why":"unknown-tz"}]]'
+	assert_output '["x",[{"why":"unknown-tz","ids":["y"]}]]'
 }
 
 @test "the same start: the lower calendar density wins" {
@@ -102,7 +102,7 @@ dq-pick: line 5: member y: unknown time zone "Mars/Olympus"'
 	run -0 bash -o pipefail -c "sed '/\"id\":\"1001\"/a {\"kind\":\"member\",\"id\":\"cho\",\"teams\":[\"10\"],\"status\":\"ONLINE\",\"open\":{},\"tz\":\"Europe/London\",\"hours\":{\"sat\":[\"09:00\",\"17:00\"]}}' '$CAL' | dq-eligible | dq-pick --mode earliest-slot"
 	run -0 jq -c 'select(.kind == "ticket" and .eligible) | [.id, .dispatch.chosen, .dispatch.excluded]' <<< "$output"
 	assert_output '["1001","cho",[]]
-["1002","ana",[{"id":"cho","why":"no-slot"}]]'
+["1002","ana",[{"why":"no-slot","ids":["cho"]}]]'
 }
 
 @test "a malformed entry stops dq-pick with exit 65" {

@@ -79,7 +79,7 @@ setup() {
 }
 
 @test "a rule never strands a pod's ticket: 48121 falls back on the board's pool" {
-	run bash -c "dq-eligible -q -p '$policy' '$snapshot' | dq-pick -p '$policy' | field 48121 '[.eligible.pool, .dispatch.outcome, .dispatch.chosen, .dispatch.pool, .dispatch.reason, (.dispatch.excluded | map(.id))]'"
+	run bash -c "dq-eligible -q -p '$policy' '$snapshot' | dq-pick -p '$policy' | field 48121 '[.eligible.pool, .dispatch.outcome, .dispatch.chosen, .dispatch.pool, .dispatch.reason, (.dispatch.excluded | map(.ids[]))]'"
 	assert_output '["pod:Pod A","assigned","cross","pod-fallback","rule:no-juniors:exclude,least-active:5",["dkowalski","jchen"]]'
 }
 

@@ -21,11 +21,11 @@ eligible() {
 	dq-eligible "$@" < "$FIXTURES/desk.ndjson"
 }
 
-# One line a ticket: id, pool, candidates, excluded (id=why).
+# One line a ticket: id, pool, candidates, excluded (ids=why).
 pools() {
 	eligible "$@" | jq -r 'select(.kind == "ticket" and .eligible) |
 	    [.id, .eligible.pool, (.eligible.candidates | join(",")),
-	    (.eligible.excluded | map(.id + "=" + .why) | join(","))] | join(" ")'
+	    (.eligible.excluded | map((.ids | join("+")) + "=" + .why) | join(","))] | join(" ")'
 }
 
 @test "a customer's pod is the pool; without pods, the board's" {
@@ -178,7 +178,7 @@ dq-eligible: $PODS:2: tz of \"Eve King\" is UTC here but Asia/Kolkata in the mem
 	Desk,Andrew Doe,Asia/Tokyo
 	EOF
 	run --separate-stderr working --pods "$PODS"
-	assert_output '1001 default-team  adoe=outside-hours,bsmith=offline,cjones=archived,dlee=at-capacity:3/3,eking=outside-hours'
+	assert_output '1001 default-team  adoe+eking=outside-hours,bsmith=offline,cjones=archived,dlee=at-capacity:3/3'
 }
 
 @test "pod hours decide the slot, in dq-pick and dq-schedule alike" {
@@ -297,7 +297,7 @@ check() {
 	    "$FIXTURES/desk.ndjson" "$FIXTURES/pods.csv" "$BATS_TEST_TMPDIR/rules"
 	assert_success
 	assert_equal "$stderr" ''
-	assert_output --partial '"excluded":[{"id":"fgreen","why":"rule:proj:prefer"}],"chosen":"adoe","team":"20","reason":"rule:proj:prefer,round-robin"'
+	assert_output --partial '"excluded":[{"why":"rule:proj:prefer","ids":["fgreen"]}],"chosen":"adoe","team":"20","reason":"rule:proj:prefer,round-robin"'
 }
 
 @test "prefer pod: names a pod the file lacks: warned at start, falls through" {

@@ -202,7 +202,7 @@ judged"
 {"kind":"team","id":"1","boards":["B"],"members":["m"],"default":true}
 {"kind":"ticket","id":"1","board":"B"}'
 	run bash -c "dq-eligible --working-now <<< '$stream' | tickets | jq -c .eligible.excluded"
-	assert_output '[{"id":"m","why":"outside-hours"}]'
+	assert_output '[{"why":"outside-hours","ids":["m"]}]'
 	run bash -c "DQ_NOW=2026-11-23T09:30:00Z dq-eligible --working-now <<< '$stream' | tickets | jq -c .eligible.candidates"
 	assert_output '["m"]'
 	run bash -c "DQ_NOW=2026-11-23T09:30:00Z dq-eligible --now 2026-11-23T11:00:00Z --working-now <<< '$stream' | tickets | jq -c .eligible.candidates"

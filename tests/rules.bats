@@ -56,7 +56,7 @@ dispatch_of() {
 	EOF
 	run dispatch_of 1001
 	assert_success
-	assert_output --regexp '^\{"mode":"ROUND_ROBIN","outcome":"assigned","candidates":\[\{"id":"adoe"\},\{"id":"eking"\}\],"excluded":\[\],"chosen":"adoe","team":"10","reason":"rule:vip:assign","config":"sha256:[0-9a-f]{64}"\}$'
+	assert_output --regexp '^\{"mode":"ROUND_ROBIN","outcome":"assigned","candidates":\[\{"id":"adoe"\},\{"id":"eking"\}\],"ranked":2,"excluded":\[\],"chosen":"adoe","team":"10","reason":"rule:vip:assign","config":"sha256:[0-9a-f]{64}"\}$'
 }
 
 @test "assign to an ineligible member falls through to the mode" {
@@ -84,7 +84,7 @@ dispatch_of() {
 	assert_line '1001 assigned adoe rule:all-adoe:assign'
 	assert_line '1005 assigned eking rule:all-adoe:target-ineligible,round-robin pick'
 	run bash -c "dq-pick --rules '$RULES' --max-active 3 < '$BATS_TEST_TMPDIR/eligible' | field 1005 .dispatch"
-	assert_output --partial '"excluded":[{"id":"adoe","why":"at-capacity:3/3"}]'
+	assert_output --partial '"excluded":[{"why":"at-capacity:3/3","ids":["adoe"]}]'
 }
 
 @test "assign spreads in-run state like the mode does" {
@@ -106,7 +106,7 @@ dispatch_of() {
 	assert_line '1001 team - rule:desk:team'
 	assert_line '1003 team - rule:proj:team'
 	run dispatch_of 1001
-	assert_output --partial '"outcome":"team","candidates":[],"excluded":[],"chosen":null,"team":"10","reason":"rule:desk:team"'
+	assert_output --partial '"outcome":"team","candidates":[],"ranked":0,"excluded":[],"chosen":null,"team":"10","reason":"rule:desk:team"'
 }
 
 @test "team that does not serve the ticket's board falls through" {
@@ -123,7 +123,7 @@ dispatch_of() {
 	EOF
 	run dispatch_of 1001
 	assert_success
-	assert_output --partial '"outcome":"held","candidates":[],"excluded":[],"chosen":null,"team":"10","reason":"rule:legal:hold","config":'
+	assert_output --partial '"outcome":"held","candidates":[],"ranked":0,"excluded":[],"chosen":null,"team":"10","reason":"rule:legal:hold","config":'
 	assert_output --partial '"note":"legal review"}'
 }
 
@@ -135,7 +135,7 @@ dispatch_of() {
 	assert_line '1001 assigned adoe rule:no-eve:exclude,round-robin'
 	assert_line '1005 assigned adoe rule:no-eve:exclude,round-robin'
 	run dispatch_of 1001
-	assert_output --partial '"excluded":[{"id":"eking","why":"rule:no-eve:exclude"}]'
+	assert_output --partial '"excluded":[{"why":"rule:no-eve:exclude","ids":["eking"]}]'
 }
 
 @test "exclude that leaves nobody leaves the ticket unassigned" {
@@ -153,7 +153,7 @@ dispatch_of() {
 	run decisions --mode capability-match
 	assert_line '1001 assigned eking rule:mail:prefer,capability-match:2/3'
 	run dispatch_of 1001 --mode capability-match
-	assert_output --partial '"excluded":[{"id":"adoe","why":"rule:mail:prefer"}]'
+	assert_output --partial '"excluded":[{"why":"rule:mail:prefer","ids":["adoe"]}]'
 }
 
 @test "prefer that nobody eligible meets falls through to all" {

@@ -286,7 +286,7 @@ export -f loop
 	cp "$EXAMPLES/agents-journal.ndjson" "$journal"
 	run bash -c 'loop > "$BATS_TEST_TMPDIR/out"; jq -c "select(.id == \"490\") |
 	    [.watch.event, .watch.previous_owner, .dispatch.chosen, .dispatch.reason,
-	    (.eligible.excluded[] | select(.id == \"victor\") | .why), .applied.outcome,
+	    (.eligible.excluded[] | select(.ids | index(\"victor\")) | .why), .applied.outcome,
 	    .applied.webhook]" "$BATS_TEST_TMPDIR/out"'
 	assert_output '["ISSUE_STALLED","victor","rin","capability-match:2/3","previous-owner","applied","sent"]'
 	# rin was told, with the provenance of the new decision.
