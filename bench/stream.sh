@@ -1,27 +1,45 @@
 #!/bin/bash
-# bench/stream.sh [BUILDDIR]: dq-eligible and dq-pick against a plain json-c
-# parse-and-reserialize of the same stream (200,000 tickets, 500 members),
-# and their peak memory at 50,000 and 200,000 tickets: memory should follow
-# the context, not the number of tickets.
+# bench/stream.sh [BUILDDIR] [TICKETS]: every stage of the pipeline against
+# a plain json-c parse-and-reserialize of its own input (bench/jsonc-
+# roundtrip.c), on a synthetic stream of TICKETS tickets (default 200,000)
+# and 500 members; the whole earliest-slot pipeline against one `jq -c .`
+# pass over the fetched stream; each stage's output size against its
+# input; and peak memory at a tenth of TICKETS and at TICKETS, which
+# should follow the context, not the number of tickets.
+#
+# Times are user+system CPU seconds, best of three, measured side by side
+# in one run: compare the ratios (stage ÷ round trip, lower is faster),
+# not the seconds, on a shared machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
+tickets=${2:-200000}
+bin=$build/src
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-cc -O2 -o "$work/roundtrip" "$here/jsonc-roundtrip.c" $(pkg-config --cflags --libs json-c)
-python3 "$here/gen-stream.py" --tickets 200000 --members 500 > "$work/big.ndjson"
-python3 "$here/gen-stream.py" --tickets 50000 --members 500 > "$work/small.ndjson"
-"$build/src/dq-eligible" < "$work/big.ndjson" > "$work/big.eligible"
-"$build/src/dq-eligible" < "$work/small.ndjson" > "$work/small.eligible"
+cc -O2 -o "$work/roundtrip" "$here/jsonc-roundtrip.c" \
+	$(pkg-config --cflags --libs json-c)
+python3 "$here/gen-stream.py" --tickets "$tickets" --members 500 \
+	> "$work/snapshot"
+python3 "$here/gen-stream.py" --tickets $((tickets / 10)) --members 500 \
+	> "$work/small.snapshot"
 
-seconds() {	# seconds INPUT COMMAND...: best of three wall times
-	local input=$1 best=
+# The inputs of each stage, made once.
+"$bin/dq-fetch" --from "$work/snapshot" > "$work/fetched"
+"$bin/dq-eligible" < "$work/fetched" > "$work/eligible"
+"$bin/dq-pick" --mode earliest-slot < "$work/eligible" > "$work/picked"
+"$bin/dq-schedule" < "$work/picked" > "$work/scheduled"
+
+cpu() {	# cpu INPUT COMMAND...: best of three user+system seconds
+	local input=$1 best= t
 	shift
 	for _ in 1 2 3; do
-		local t
-		t=$( { /usr/bin/time -f %e "$@" < "$input" > /dev/null; } 2>&1 )
-		if [ -z "$best" ] || awk "BEGIN { exit !($t < $best) }"; then best=$t; fi
+		t=$( { /usr/bin/time -f '%U %S' "$@" < "$input" > /dev/null; } 2>&1 |
+		    awk 'END { print $1 + $2 }')
+		if [ -z "$best" ] || awk "BEGIN { exit !($t < $best) }"; then
+			best=$t
+		fi
 	done
 	echo "$best"
 }
@@ -29,27 +47,58 @@ seconds() {	# seconds INPUT COMMAND...: best of three wall times
 peak_kb() {	# peak_kb INPUT COMMAND...
 	local input=$1
 	shift
-	{ /usr/bin/time -f %M "$@" < "$input" > /dev/null; } 2>&1
+	{ /usr/bin/time -f %M "$@" < "$input" > /dev/null; } 2>&1 | tail -n 1
 }
 
-base=$(seconds "$work/big.ndjson" "$work/roundtrip")
-base_pick=$(seconds "$work/big.eligible" "$work/roundtrip")
-elig=$(seconds "$work/big.ndjson" "$build/src/dq-eligible")
-pick=$(seconds "$work/big.eligible" "$build/src/dq-pick" --mode least-active)
-rr=$(seconds "$work/big.eligible" "$build/src/dq-pick" --mode round-robin)
+size() { wc -c < "$1"; }
 
-printf '%-34s %8s %8s\n' "200,000 tickets, 500 members" seconds "vs json-c"
-printf '%-34s %8s %8s\n' "json-c round trip (snapshot)" "$base" 1.00
-printf '%-34s %8s %8.2f\n' "dq-eligible" "$elig" "$(awk "BEGIN { print $base / $elig }")"
-printf '%-34s %8s %8s\n' "json-c round trip (eligible)" "$base_pick" 1.00
-printf '%-34s %8s %8.2f\n' "dq-pick --mode least-active" "$pick" "$(awk "BEGIN { print $base_pick / $pick }")"
-printf '%-34s %8s %8.2f\n' "dq-pick --mode round-robin" "$rr" "$(awk "BEGIN { print $base_pick / $rr }")"
-echo "(vs json-c: how many times faster than the round trip of the same input)"
-echo
-printf '%-34s %10s %10s\n' "peak memory (KiB)" "50,000" "200,000"
-printf '%-34s %10s %10s\n' dq-eligible \
-	"$(peak_kb "$work/small.ndjson" "$build/src/dq-eligible")" \
-	"$(peak_kb "$work/big.ndjson" "$build/src/dq-eligible")"
-printf '%-34s %10s %10s\n' "dq-pick --mode least-active" \
-	"$(peak_kb "$work/small.eligible" "$build/src/dq-pick" --mode least-active)" \
-	"$(peak_kb "$work/big.eligible" "$build/src/dq-pick" --mode least-active)"
+row() {	# row NAME INPUT COMMAND...: CPU, ÷ round trip of INPUT, out ÷ in
+	local name=$1 input=$2 base t out
+	shift 2
+	base=$(cpu "$input" "$work/roundtrip")
+	t=$(cpu "$input" "$@")
+	"$@" < "$input" > "$work/out"
+	out=$(size "$work/out")
+	printf '%-32s %8s %8s %8.2f %8.2f\n' "$name" "$t" "$base" \
+		"$(awk "BEGIN { print ($base > 0 ? $t / $base : 0) }")" \
+		"$(awk "BEGIN { print $out / $(size "$input") }")"
+}
+
+printf '%s tickets, 500 members; CPU seconds, best of three\n' "$tickets"
+printf '%-32s %8s %8s %8s %8s\n' stage cpu "json-c" "÷ json-c" "out÷in"
+row "dq-fetch --from" "$work/snapshot" "$bin/dq-fetch" --from -
+row "dq-eligible" "$work/fetched" "$bin/dq-eligible"
+for mode in round-robin least-active capability-match earliest-slot; do
+	row "dq-pick --mode $mode" "$work/eligible" "$bin/dq-pick" --mode "$mode"
+done
+row "dq-schedule" "$work/picked" "$bin/dq-schedule"
+row "dq-apply (dry run)" "$work/scheduled" "$bin/dq-apply" --format ndjson
+
+pipeline() {
+	"$bin/dq-fetch" --from - | "$bin/dq-eligible" |
+		"$bin/dq-pick" --mode earliest-slot | "$bin/dq-schedule" |
+		"$bin/dq-apply" --format ndjson
+}
+# CPU of a pipeline: the shell's children, summed by time(1) via bash -c.
+export -f pipeline
+export bin
+whole=$(cpu "$work/snapshot" bash -c pipeline)
+jq=$(cpu "$work/fetched" jq -c .)
+printf '\n%-32s %8s\n' "whole pipeline (earliest-slot)" "$whole"
+printf '%-32s %8s %8.2f\n' "one jq -c . pass (fetched)" "$jq" \
+	"$(awk "BEGIN { print $whole / $jq }")"
+
+printf '\n%-32s %10s %10s\n' "peak memory (KiB)" $((tickets / 10)) "$tickets"
+"$bin/dq-fetch" --from "$work/small.snapshot" > "$work/small.fetched"
+"$bin/dq-eligible" < "$work/small.fetched" > "$work/small.eligible"
+memory() {	# memory NAME SMALL BIG COMMAND...
+	local name=$1 small=$2 big=$3
+	shift 3
+	printf '%-32s %10s %10s\n' "$name" "$(peak_kb "$small" "$@")" \
+		"$(peak_kb "$big" "$@")"
+}
+memory "dq-fetch --from" "$work/small.snapshot" "$work/snapshot" \
+	"$bin/dq-fetch" --from -
+memory dq-eligible "$work/small.fetched" "$work/fetched" "$bin/dq-eligible"
+memory "dq-pick --mode least-active" "$work/small.eligible" "$work/eligible" \
+	"$bin/dq-pick" --mode least-active
