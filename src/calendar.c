@@ -334,7 +334,7 @@ keep_slot(struct dq_context *ctx, json_object *ticket)
 		return false;
 	if (member && dq_time_parse(dq_get_str(slot, "start"), &s.start) &&
 	    dq_time_parse(dq_get_str(slot, "end"), &s.end))
-		dq_calendar_book(dq_member_calendar(ctx, member), s);
+		dq_ticket_book(ctx, dq_get_str(ticket, "id"), member, s);
 	return true;
 }
 
@@ -365,6 +365,6 @@ dq_book_ticket(struct dq_context *ctx, const struct dq_pods *pods,
 	if (!out->found)
 		out->found = dq_calendar_slot(cal, &hours, zone, 0, &out->slot);
 	if (out->found)
-		dq_calendar_book(cal, out->slot);
+		dq_ticket_book(ctx, dq_get_str(ticket, "id"), m->id, out->slot);
 	return true;
 }

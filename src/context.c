@@ -24,12 +24,23 @@ struct dq_context {
 	struct lh_table *calendars;	/* member -> struct dq_calendar */
 	struct lh_table *entries;	/* entry id -> struct entry */
 	struct lh_table *entry_tickets;	/* ticket -> entries naming it (long) */
+	struct lh_table *run_tickets;	/* ticket -> struct run_ticket */
 	json_object *journal_last;	/* member -> last dispatch, from
 					 * the journal */
 	struct dq_team **team_order;	/* sorted by id */
 	size_t nteams;
 	bool teams_dirty, history_dirty, closed_dirty;
 	long seq;
+};
+
+/* What a ticket's record did to this run's state, so that a later record
+ * of the ticket, which replaces it (DESIGN §2), can take it back. */
+struct run_ticket {
+	size_t lineno;		/* the record's */
+	char *member;		/* whom it was dispatched to, or NULL */
+	long seq;		/* that dispatch's place in the run */
+	char *booked;		/* whose calendar holds its slot, or NULL */
+	struct dq_span slot;
 };
 
 struct history_list {
@@ -116,6 +127,17 @@ free_entry(struct lh_entry *e)
 	free(en);
 }
 
+static void
+free_run_ticket(struct lh_entry *e)
+{
+	struct run_ticket *rt = lh_entry_v(e);
+
+	free(lh_entry_k(e));
+	free(rt->member);
+	free(rt->booked);
+	free(rt);
+}
+
 struct dq_context *
 dq_context_new(void)
 {
@@ -131,6 +153,7 @@ dq_context_new(void)
 	ctx->calendars = lh_kchar_table_new(64, free_calendar);
 	ctx->entries = lh_kchar_table_new(256, free_entry);
 	ctx->entry_tickets = lh_kchar_table_new(256, free_key_value);
+	ctx->run_tickets = lh_kchar_table_new(256, free_run_ticket);
 	return ctx;
 }
 
@@ -147,6 +170,7 @@ dq_context_free(struct dq_context *ctx)
 	lh_table_free(ctx->calendars);
 	lh_table_free(ctx->entries);
 	lh_table_free(ctx->entry_tickets);
+	lh_table_free(ctx->run_tickets);
 	json_object_put(ctx->journal_last);
 	free(ctx->team_order);
 	free(ctx);
@@ -691,11 +715,92 @@ dq_member_rr_cmp(const struct dq_member *a, const struct dq_member *b)
 	return strcmp(a->id, b->id);
 }
 
-void
-dq_member_dispatched(struct dq_context *ctx, struct dq_member *m)
+static struct run_ticket *
+run_ticket(struct dq_context *ctx, const char *ticket)
 {
+	struct run_ticket *rt = lookup(ctx->run_tickets, ticket);
+
+	if (!rt) {
+		rt = xcalloc(1, sizeof *rt);
+		lh_table_insert(ctx->run_tickets, xstrdup(ticket), rt);
+	}
+	return rt;
+}
+
+void
+dq_member_dispatched(struct dq_context *ctx, struct dq_member *m,
+    const char *ticket)
+{
+	struct run_ticket *rt = run_ticket(ctx, ticket);
+
 	m->run_seq = ++ctx->seq;
 	m->run_assigned++;
+	free(rt->member);
+	rt->member = xstrdup(m->id);
+	rt->seq = m->run_seq;
+}
+
+void
+dq_ticket_book(struct dq_context *ctx, const char *ticket, const char *member,
+    struct dq_span slot)
+{
+	struct run_ticket *rt = run_ticket(ctx, ticket);
+
+	dq_calendar_book(dq_member_calendar(ctx, member), slot);
+	free(rt->booked);
+	rt->booked = xstrdup(member);
+	rt->slot = slot;
+}
+
+/* The place in the run of member's latest dispatch other than skip's;
+ * 0 when it has none. */
+static long
+latest_dispatch(struct dq_context *ctx, const char *member,
+    const struct run_ticket *skip)
+{
+	struct lh_entry *e;
+	long seq = 0;
+
+	lh_foreach(ctx->run_tickets, e) {
+		const struct run_ticket *rt = lh_entry_v(e);
+
+		if (rt != skip && rt->member && !strcmp(rt->member, member) &&
+		    rt->seq > seq)
+			seq = rt->seq;
+	}
+	return seq;
+}
+
+/* Takes back what a ticket's earlier record did: its dispatch (the
+ * member's in-run count and place in the round robin) and its booking. */
+static void
+undo(struct dq_context *ctx, struct run_ticket *rt)
+{
+	struct dq_member *m;
+
+	if (rt->member && (m = dq_member_get(ctx, rt->member))) {
+		m->run_assigned--;
+		if (m->run_seq == rt->seq)
+			m->run_seq = latest_dispatch(ctx, m->id, rt);
+	}
+	if (rt->booked)
+		dq_calendar_remove(dq_member_calendar(ctx, rt->booked), rt->slot);
+	free(rt->member);
+	free(rt->booked);
+	rt->member = rt->booked = NULL;
+}
+
+void
+dq_ticket_arrives(struct dq_context *ctx, const char *ticket, size_t lineno)
+{
+	struct run_ticket *rt = lookup(ctx->run_tickets, ticket);
+
+	if (rt) {
+		dq_warn_again(ticket, rt->lineno);
+		undo(ctx, rt);
+	} else
+		rt = run_ticket(ctx, ticket);
+	rt->lineno = lineno;
 }
 
 static void

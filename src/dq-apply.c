@@ -1716,9 +1716,7 @@ replace_earlier(const char *id)
 		return;
 	at = (size_t)json_object_get_int64(json_object_array_get_idx(was, 0));
 	line = (size_t)json_object_get_int64(json_object_array_get_idx(was, 1));
-	if (!dq_policy.quiet)
-		dq_warnx("%s: ticket %s again: this record replaces the one of "
-		    "line %zu", dq_where(), id, line);
+	dq_warn_again(id, line);
 	if (!commit)
 		return;
 	old = items[at].job;

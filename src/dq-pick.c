@@ -451,7 +451,7 @@ pick(json_object *ticket, enum dq_mode mode, const struct dq_rule *rule,
 			json_object_array_add(candidates, candidate_json(&c[i], mode));
 		if (!team)
 			team = member_team(c[0].m, dq_get_str(ticket, "board"));
-		dq_member_dispatched(ctx, c[0].m);
+		dq_member_dispatched(ctx, c[0].m, dq_get_str(ticket, "id"));
 		d = decision(mode, "assigned", candidates, n, excluded,
 		    c[0].m->id, team, reason);
 		free(c);
@@ -524,7 +524,7 @@ rule_assign(json_object *ticket, const struct dq_rule *r, enum dq_mode mode,
 	}
 	if (!team)
 		team = member_team(m, dq_get_str(ticket, "board"));
-	dq_member_dispatched(ctx, m);
+	dq_member_dispatched(ctx, m, dq_get_str(ticket, "id"));
 	return decision(mode, "assigned", candidates,
 	    json_object_array_length(ids), NULL, m->id, team, reason);
 }
@@ -600,7 +600,8 @@ ticket(struct dq_input *in, void *arg)
 	bool missed = false;
 	json_object *d;
 
-	dq_need_str(in->rec, "ticket", "id");
+	/* A ticket that came before is decided again, as if it had not. */
+	dq_ticket_arrives(ctx, dq_need_str(in->rec, "ticket", "id"), in->lineno);
 	/* Whatever decided a ticket, dq-schedule will book it: so does the
 	 * calendar here, for the EARLIEST_SLOT decisions after it. */
 	if (dq_get(in->rec, "dispatch")) {	/* skipped, or decided before */

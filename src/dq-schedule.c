@@ -52,6 +52,8 @@ ticket(struct dq_input *in, void *arg)
 	const char *id = dq_need_str(in->rec, "ticket", "id");
 	struct dq_booking b;
 
+	/* A ticket that came before gives its earlier slot back. */
+	dq_ticket_arrives(ctx, id, in->lineno);
 	if (pods)	/* the context has arrived: match the file's names */
 		dq_pods_resolve(pods, ctx, false);
 	if (!dq_book_ticket(ctx, pods, in->rec, dq_policy.backfill, &b)) {

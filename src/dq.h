@@ -128,6 +128,10 @@ void dq_stream_files(int argc, char **argv, dq_record_fn fn, void *arg);
 /* The position of the record being read, for messages: "line 7" or
  * "snap.ndjson: line 7". */
 const char *dq_where(void);
+/* Warns, unless --quiet, that ticket came before, on line earlier: "line
+ * 31: ticket 5003 again: this record replaces the one of line 12" (a
+ * later record replaces an earlier one, DESIGN §2). */
+void dq_warn_again(const char *ticket, size_t earlier);
 _Noreturn void dq_die_data(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
@@ -259,8 +263,9 @@ struct dq_booking {
  * with backfill, an owned one that no entry names) the start an
  * EARLIEST_SLOT decision chose if it is still free, else the earliest.
  * Working hours are the member's, or the pod's (pods may be NULL). False
- * for a ticket that needs no slot. dq-pick calls it too, so its calendar
- * is the one dq-schedule will keep. */
+ * for a ticket that needs no slot. A ticket that carries a slot holds
+ * it. The booking is the ticket's (dq_ticket_book), which needs an id.
+ * dq-pick calls it too, so its calendar is the one dq-schedule will keep. */
 bool dq_book_ticket(struct dq_context *ctx, const struct dq_pods *pods,
 	json_object *ticket, bool backfill, struct dq_booking *out);
 
@@ -441,7 +446,20 @@ long dq_member_limit(const struct dq_member *m);
 /* Round robin order: oldest last dispatch first (never first of all),
  * then oldest created_at, then id. */
 int dq_member_rr_cmp(const struct dq_member *a, const struct dq_member *b);
-void dq_member_dispatched(struct dq_context *ctx, struct dq_member *m);
+/* ticket was given to m: m's in-run count and place in the round robin. */
+void dq_member_dispatched(struct dq_context *ctx, struct dq_member *m,
+	const char *ticket);
+/* Books slot in member's calendar as ticket's. */
+void dq_ticket_book(struct dq_context *ctx, const char *ticket,
+	const char *member, struct dq_span slot);
+/* A later record of a ticket replaces an earlier one (DESIGN §2): a stage
+ * that keeps in-run state calls this as each ticket's record arrives
+ * (lineno is its line). When ticket came before, it is warned about
+ * (dq_warn_again) and what its earlier record did in this run, its
+ * dispatch and its booking, is taken back, so that the later record is
+ * decided as if the earlier had not come. */
+void dq_ticket_arrives(struct dq_context *ctx, const char *ticket,
+	size_t lineno);
 /* The calendar of member id, created empty when it has no entries. */
 struct dq_calendar *dq_member_calendar(struct dq_context *ctx, const char *id);
 /* Whether an entry record names ticket. */

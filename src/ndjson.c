@@ -32,6 +32,14 @@ dq_where(void)
 }
 
 void
+dq_warn_again(const char *ticket, size_t earlier)
+{
+	if (!dq_policy.quiet)
+		dq_warnx("%s: ticket %s again: this record replaces the one of "
+		    "line %zu", dq_where(), ticket, earlier);
+}
+
+void
 dq_die_data(const char *fmt, ...)
 {
 	char msg[1024];

@@ -510,3 +510,30 @@ outcome 8 applied 2026-03-10T15:10:00Z ezhao"
 	assert_equal "$(tickets <<<"$output" | jq -r 'select(.id == "5003") | .dispatch.chosen' | paste -sd,)" "mdoe,swright"
 	assert_equal "$stderr" "dq-apply: $BATS_TEST_TMPDIR/twice: line $last: ticket 5003 again: this record replaces the one of line $first"
 }
+
+@test "the same ticket twice through the whole pipeline: every stage warns, decides it once, and it is written once" {
+	dq-fetch --connectwise --now "$NOW" > "$BATS_TEST_TMPDIR/fetched"
+	# The first ticket to dispatch again, right after itself.
+	n=$(grep -n '"kind":"ticket".*"status":"New"' "$BATS_TEST_TMPDIR/fetched" | head -n 1 | cut -d: -f1)
+	id=$(sed -n "${n}p" "$BATS_TEST_TMPDIR/fetched" | jq -r .id)
+	awk -v n="$n" '{ print } NR == n { print }' "$BATS_TEST_TMPDIR/fetched" > "$BATS_TEST_TMPDIR/twice"
+	pipeline='dq-eligible --trigger-status New | dq-pick | dq-schedule | dq-apply'
+	run -0 --separate-stderr bash -o pipefail -c "< '$BATS_TEST_TMPDIR/twice' $pipeline"
+	for prog in dq-pick dq-schedule dq-apply; do
+		stderr_has "$prog: line $((n + 1)): ticket $id again: this record replaces the one of line $n"
+	done
+	assert_equal "$(wc -l <<< "$stderr")" 3
+	# Without its earlier record, the dry run is the one of the stream
+	# that has the ticket once: the tickets after it are decided, booked
+	# and planned as if it came once.
+	tickets <<< "$output" > "$BATS_TEST_TMPDIR/both"
+	k=$(grep -n "^{\"kind\":\"ticket\",\"id\":\"$id\"" "$BATS_TEST_TMPDIR/both" | head -n 1 | cut -d: -f1)
+	awk -v k="$k" 'NR != k' "$BATS_TEST_TMPDIR/both" > "$BATS_TEST_TMPDIR/dry"
+	bash -o pipefail -c "< '$BATS_TEST_TMPDIR/fetched' $pipeline" | tickets > "$BATS_TEST_TMPDIR/once"
+	cmp "$BATS_TEST_TMPDIR/once" "$BATS_TEST_TMPDIR/dry"
+	# Committed: one PATCH of the ticket, one entry for every ticket.
+	run -0 --separate-stderr bash -o pipefail -c "< '$BATS_TEST_TMPDIR/twice' $pipeline --commit"
+	assert_equal "$(writes | grep -c "^PATCH service/tickets/$id ")" 1
+	assert_equal "$(new_entries | awk '$2 != 1')" ""
+	assert_equal "$(new_entries | wc -l)" "$(assigned_ids | wc -l)"
+}

@@ -236,3 +236,33 @@ m5 6"
 	b=$(dq-eligible < "$desk" | dq-pick --mode least-active --now 2026-12-01T00:00:00Z | sha256sum)
 	assert_equal "$a" "$b"
 }
+
+@test "the same ticket twice: the later record is decided as if the earlier had not come" {
+	# 1001 on line 6 and again on line 8; everyone can take one ticket.
+	{ crew 3 ',"max_concurrent":1'; work 2; work 1; work 3 | tail -n 1; } |
+		dq-eligible > "$stream"
+	run --separate-stderr dq-pick --mode round-robin "$stream"
+	assert_success
+	assert_equal "$stderr" "dq-pick: $stream: line 8: ticket 1001 again: this record replaces the one of line 6"
+	# m1's ticket, load and turn go back when 1001 comes again, so m1
+	# takes it again and m3 is free for 1003.
+	assert_equal "$(tickets <<< "$output" | jq -r '"\(.id) \(.dispatch.chosen)"' | paste -sd,)" \
+		"1001 m1,1002 m2,1001 m1,1003 m3"
+	assert_equal "$(tickets <<< "$output" | jq -c 'select(.id == "1003") | .dispatch | [.candidates, .excluded]')" \
+		'[[{"id":"m3","score":null,"active":0}],[{"why":"at-capacity:1/1","ids":["m1","m2"]}]]'
+	run -0 --separate-stderr dq-pick --quiet --mode round-robin "$stream"
+	assert_equal "$stderr" ""
+}
+
+@test "the same ticket twice: the in-run active counts and the round robin's clock count it once" {
+	{ crew 3; work 1; work 3; } | dq-eligible > "$stream"
+	for mode in least-active round-robin; do
+		run -0 --separate-stderr dq-pick --mode "$mode" < "$stream"
+		assert_equal "$stderr" "dq-pick: line 7: ticket 1001 again: this record replaces the one of line 6"
+		assert_equal "$(tickets <<< "$output" | jq -c '[.id, .dispatch.chosen, (.dispatch.candidates | map([.id, .active, .score]))]' | tail -n 2)" \
+			"$(dq-pick --mode "$mode" < <(awk 'NR != 6' "$stream") | tickets | jq -c '[.id, .dispatch.chosen, (.dispatch.candidates | map([.id, .active, .score]))]' | tail -n 2)"
+	done
+	# 1002 sees m1 given one ticket, not two.
+	run -0 bash -c "dq-pick --mode least-active 2>/dev/null < '$stream' | tickets | jq -c 'select(.id == \"1002\") | .dispatch.candidates | map([.id, .active])'"
+	assert_output '[["m2",0],["m3",0],["m1",1]]'
+}

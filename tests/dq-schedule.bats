@@ -157,3 +157,34 @@ Try 'dq-schedule --help' for more information."
 	run -0 jq -c 'select(.slot) | .slot' <<< "$output"
 	assert_output '{"member":"ben","start":"2026-11-24T03:30:00Z","end":"2026-11-24T04:30:00Z","buffer_minutes":0}'
 }
+
+@test "the same ticket twice: the later record takes the slot, the earlier's is given back" {
+	# ana works around the clock; 1001 comes on line 3 and again on line
+	# 5, the second time for ben.
+	{ echo '{"kind":"run","id":"r","now":"2026-11-23T15:00:00Z"}'
+	  echo '{"kind":"member","id":"ana"}'
+	  for t in 1001:ana 1002:ana 1001:ben 1003:ana; do
+		printf '{"kind":"ticket","id":"%s","dispatch":{"outcome":"assigned","chosen":"%s","reason":"round-robin"}}\n' "${t%:*}" "${t#*:}"
+	  done; } > "$BATS_TEST_TMPDIR/twice"
+	sed -i '/"kind":"member"/a {"kind":"member","id":"ben"}' "$BATS_TEST_TMPDIR/twice"
+	run -0 --separate-stderr dq-schedule < "$BATS_TEST_TMPDIR/twice"
+	assert_equal "$stderr" "dq-schedule: line 6: ticket 1001 again: this record replaces the one of line 4"
+	# ana's 15:10 goes back when 1001 goes to ben: 1003 takes it.
+	run -0 jq -r 'select(.kind == "ticket") | "\(.id) \(.slot.member) \(.slot.start)"' <<< "$output"
+	assert_output "1001 ana 2026-11-23T15:10:00Z
+1002 ana 2026-11-23T15:50:00Z
+1001 ben 2026-11-23T15:10:00Z
+1003 ana 2026-11-23T15:10:00Z"
+	# A record that came with its slot gives that back too.
+	{ head -n 3 "$BATS_TEST_TMPDIR/twice"
+	  echo '{"kind":"ticket","id":"1001","dispatch":{"outcome":"assigned","chosen":"ana","reason":"round-robin"},"slot":{"member":"ana","start":"2026-11-23T15:10:00Z","end":"2026-11-23T15:40:00Z","buffer_minutes":10}}'
+	  echo '{"kind":"ticket","id":"1001","dispatch":{"outcome":"assigned","chosen":"ben","reason":"round-robin"}}'
+	  echo '{"kind":"ticket","id":"1005","dispatch":{"outcome":"assigned","chosen":"ana","reason":"round-robin"}}'
+	} > "$BATS_TEST_TMPDIR/booked"
+	run -0 --separate-stderr dq-schedule < "$BATS_TEST_TMPDIR/booked"
+	assert_equal "$stderr" "dq-schedule: line 5: ticket 1001 again: this record replaces the one of line 4"
+	run -0 jq -r 'select(.kind == "ticket") | "\(.id) \(.slot.member) \(.slot.start)"' <<< "$output"
+	assert_output "1001 ana 2026-11-23T15:10:00Z
+1001 ben 2026-11-23T15:10:00Z
+1005 ana 2026-11-23T15:10:00Z"
+}
