@@ -109,16 +109,9 @@ moved(json_object *record, const char *to, bool commit)
 	applied = dq_get(rec, "applied");
 	kept = dq_get(applied, "delivery");
 
-	if (!strcmp(to, "sent")) {
-		json_object *c = json_object_new_object();
-
-		json_object_object_add(c, "method", json_object_new_string("POST"));
-		json_object_object_add(c, "path",
-		    json_object_get(dq_get(kept, "url")));
-		json_object_object_add(c, "body",
-		    json_object_get(dq_get(kept, "body")));
-		json_object_array_add(changes, c);
-	}
+	if (!strcmp(to, "sent"))
+		json_object_array_add(changes, dq_apply_change("POST",
+		    dq_get_str(kept, "url"), dq_get(kept, "body")));
 	json_object_object_add(applied, "commit", json_object_new_boolean(commit));
 	if (!commit)
 		json_object_object_add(applied, "outcome",
@@ -193,12 +186,11 @@ dq_apply_agent(int argc, char **argv)
 
 	if (dq_policy.approve + dq_policy.reject + dq_policy.start +
 	    dq_policy.ack != 1)
-		dq_die(DQ_EXIT_USAGE, "give one of --approve, --reject, --start "
-		    "and --ack");
+		dq_usage("give one of --approve, --reject, --start and --ack");
 	if (!dq_policy.journals.n)
-		dq_die(DQ_EXIT_USAGE, "--%s needs --journal", c->phase);
+		dq_usage("--%s needs --journal", c->phase);
 	if (argc < 1)
-		dq_die(DQ_EXIT_USAGE, "--%s needs ticket ids", c->phase);
+		dq_usage("--%s needs ticket ids", c->phase);
 	path = dq_policy.journals.v[dq_policy.journals.n - 1];
 	snprintf(run, sizeof run, "%s-%ld", c->phase, (long)dq_now());
 	/* A dry run reads the journal as a writer would, and creates none. */
@@ -262,7 +254,7 @@ dq_apply_pending(void)
 	char since[DQ_TIMEBUF];
 
 	if (!dq_policy.journals.n)
-		dq_die(DQ_EXIT_USAGE, "--pending needs --journal");
+		dq_usage("--pending needs --journal");
 	hs = dq_holdings_read(&dq_policy.journals);
 	dq_holdings_each(hs, add_waiting, &l);
 	if (l.n)

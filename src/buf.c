@@ -33,7 +33,7 @@ dq_buf_printf(struct dq_buf *b, const char *fmt, ...)
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
+		dq_out_of_memory();
 	dq_buf_add(b, s, (size_t)n);
 	free(s);
 }
@@ -55,7 +55,7 @@ dq_asprintf(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	if (vasprintf(&s, fmt, ap) < 0)
-		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
+		dq_out_of_memory();
 	va_end(ap);
 	return s;
 }

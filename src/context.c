@@ -677,10 +677,26 @@ dq_member_active(struct dq_context *ctx, struct dq_member *m,
 	return active + m->run_assigned;
 }
 
-long
-dq_member_limit(const struct dq_member *m)
+bool
+dq_member_full(const struct dq_member *m, long active, char *why,
+    size_t whylen)
 {
-	return dq_policy.max_active >= 0 ? dq_policy.max_active : m->max_concurrent;
+	long limit = dq_policy.max_active >= 0 ? dq_policy.max_active :
+	    m->max_concurrent;
+
+	if (limit <= 0 || active < limit)
+		return false;
+	snprintf(why, whylen, "at-capacity:%ld/%ld", active, limit);
+	return true;
+}
+
+bool
+dq_member_last_given(const struct dq_member *m, time_t *at)
+{
+	*at = m->last_dispatched;
+	if (m->run_seq && (!m->has_last || *at < dq_now()))
+		*at = dq_now();
+	return m->has_last || m->run_seq;
 }
 
 static int
@@ -696,17 +712,12 @@ cmp_time(bool has_a, time_t a, bool has_b, time_t b)
 int
 dq_member_rr_cmp(const struct dq_member *a, const struct dq_member *b)
 {
-	time_t now = dq_now();
-	time_t ta = a->last_dispatched, tb = b->last_dispatched;
+	time_t ta, tb;
+	bool has_a = dq_member_last_given(a, &ta);
+	bool has_b = dq_member_last_given(b, &tb);
 	int c;
 
-	/* A dispatch in this run happened at now, after every earlier one. */
-	if (a->run_seq && (!a->has_last || ta < now))
-		ta = now;
-	if (b->run_seq && (!b->has_last || tb < now))
-		tb = now;
-	c = cmp_time(a->has_last || a->run_seq, ta, b->has_last || b->run_seq, tb);
-	if (c)
+	if ((c = cmp_time(has_a, ta, has_b, tb)))
 		return c;
 	if (a->run_seq != b->run_seq)
 		return a->run_seq < b->run_seq ? -1 : 1;

@@ -369,7 +369,7 @@ dq_cw_open(void)
 	/* No 100-continue round trip before a small body. */
 	cw->write_headers = curl_slist_append(cw->write_headers, "Expect:");
 	if (!cw->headers || !cw->write_headers)
-		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
+		dq_out_of_memory();
 	free(client);
 	free_settings(&s);
 	curl_multi_setopt(cw->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
@@ -388,7 +388,7 @@ dq_http_open(void)
 	cw->write_headers = curl_slist_append(cw->write_headers,
 	    "User-Agent: dq/" PACKAGE_VERSION);
 	if (!cw->write_headers)
-		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
+		dq_out_of_memory();
 	return cw;
 }
 
@@ -479,7 +479,7 @@ dq_http_post(struct dq_cw *cw, const char *url, const char *body,
 	for (; headers && *headers; headers++)
 		r->headers = curl_slist_append(r->headers, *headers);
 	if (!r->headers)
-		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
+		dq_out_of_memory();
 	r->fn = fn;
 	r->arg = arg;
 	cw->total++;
@@ -493,7 +493,7 @@ add_param(struct dq_buf *q, struct dq_buf *shown, const char *key,
 	char *esc = curl_easy_escape(NULL, val, 0);
 
 	if (!esc)
-		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
+		dq_out_of_memory();
 	dq_buf_printf(q, "%s%s=%s", q->len ? "&" : "", key, esc);
 	dq_buf_printf(shown, "%s%s=%s", shown->len ? "&" : "", key, val);
 	curl_free(esc);

@@ -5,7 +5,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dq.h"
 
@@ -66,6 +65,27 @@ dq_die(int status, const char *fmt, ...)
 	exit(dq_close_stdout(status));
 }
 
+void
+dq_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_errno(0, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", dq_progname);
+	exit(dq_close_stdout(DQ_EXIT_USAGE));
+}
+
+void
+dq_out_of_memory(void)
+{
+	fflush(stdout);
+	fputs(dq_progname, stderr);
+	fputs(": out of memory\n", stderr);
+	exit(dq_close_stdout(DQ_EXIT_SOFTWARE));
+}
+
 const char *
 dq_excerpt(const char *s)
 {
@@ -121,20 +141,13 @@ dq_close_stdout(int status)
 	return status;
 }
 
-static _Noreturn void
-out_of_memory(void)
-{
-	fprintf(stderr, "%s: out of memory\n", dq_progname);
-	_exit(DQ_EXIT_SOFTWARE);
-}
-
 void *
 xmalloc(size_t size)
 {
 	void *p = malloc(size ? size : 1);
 
 	if (!p)
-		out_of_memory();
+		dq_out_of_memory();
 	return p;
 }
 
@@ -144,7 +157,7 @@ xcalloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
 	if (!p)
-		out_of_memory();
+		dq_out_of_memory();
 	return p;
 }
 
@@ -154,7 +167,7 @@ xrealloc(void *p, size_t size)
 	void *q = realloc(p, size ? size : 1);
 
 	if (!q)
-		out_of_memory();
+		dq_out_of_memory();
 	return q;
 }
 
@@ -164,6 +177,6 @@ xstrdup(const char *s)
 	char *p = strdup(s);
 
 	if (!p)
-		out_of_memory();
+		dq_out_of_memory();
 	return p;
 }

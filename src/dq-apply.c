@@ -141,7 +141,7 @@ fail(struct job *jb, int code, const char *fmt, ...)
 		return;
 	va_start(ap, fmt);
 	if (vasprintf(&jb->error, fmt, ap) < 0)
-		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
+		dq_out_of_memory();
 	va_end(ap);
 	jb->exit = code;
 }
@@ -212,13 +212,14 @@ status_ref(struct job *jb, const char *board, const char *name)
 	return ref("id", (long)json_object_get_int64(id), NULL);
 }
 
-static json_object *
-change(const char *method, const char *path, json_object *body)
+json_object *
+dq_apply_change(const char *method, const char *path, json_object *body)
 {
 	json_object *c = json_object_new_object();
 
 	json_object_object_add(c, "method", json_object_new_string(method));
-	json_object_object_add(c, "path", json_object_new_string(path));
+	json_object_object_add(c, "path",
+	    path ? json_object_new_string(path) : NULL);
 	json_object_object_add(c, "body", json_object_get(body));
 	return c;
 }
@@ -513,24 +514,24 @@ planned_changes(struct job *jb)
 	if (jb->error)
 		return all;
 	if (jb->payload && !strcmp(jb->webhook, "sent"))
-		json_object_array_add(all, change("POST", jb->url, jb->payload));
+		json_object_array_add(all, dq_apply_change("POST", jb->url, jb->payload));
 	if (jb->patch) {
 		path = ticket_path(jb->psa_id, "");
-		json_object_array_add(all, change("PATCH", path, jb->patch));
+		json_object_array_add(all, dq_apply_change("PATCH", path, jb->patch));
 		free(path);
 	}
 	if (jb->old_entry) {
 		path = dq_asprintf("/schedule/entries/%ld", jb->old_entry);
-		json_object_array_add(all, change("DELETE", path, NULL));
+		json_object_array_add(all, dq_apply_change("DELETE", path, NULL));
 		free(path);
 	}
 	if (jb->entry)
-		json_object_array_add(all, change("POST", "/schedule/entries",
+		json_object_array_add(all, dq_apply_change("POST", "/schedule/entries",
 		    jb->entry));
 	if (jb->note) {
 		path = ticket_path(jb->psa_id, "/notes");
 		body = note_body(jb->note);
-		json_object_array_add(all, change("POST", path, body));
+		json_object_array_add(all, dq_apply_change("POST", path, body));
 		json_object_put(body);
 		free(path);
 	}
@@ -1133,7 +1134,7 @@ step_note(struct job *jb)
 	} else {
 		body = note_body(jb->note);
 		jb->posts++;
-		json_object_array_add(jb->changes, change("POST", path, body));
+		json_object_array_add(jb->changes, dq_apply_change("POST", path, body));
 		dq_cw_send(cw, "POST", path + 1, body, posted_note, jb);
 		json_object_put(body);
 	}
@@ -1202,7 +1203,7 @@ step_entry(struct job *jb)
 		return;
 	}
 	jb->posts++;
-	json_object_array_add(jb->changes, change("POST", "/schedule/entries",
+	json_object_array_add(jb->changes, dq_apply_change("POST", "/schedule/entries",
 	    jb->entry));
 	dq_cw_send(cw, "POST", "schedule/entries", jb->entry, posted_entry, jb);
 }
@@ -1233,7 +1234,7 @@ step_unbook(struct job *jb)
 		return;
 	}
 	path = dq_asprintf("/schedule/entries/%ld", jb->old_entry);
-	json_object_array_add(jb->changes, change("DELETE", path, NULL));
+	json_object_array_add(jb->changes, dq_apply_change("DELETE", path, NULL));
 	dq_cw_send(cw, "DELETE", path + 1, NULL, unbooked, jb);
 	free(path);
 }
@@ -1309,7 +1310,7 @@ got_ticket(const struct dq_cw_reply *reply, void *arg)
 		conflict(jb, &now);
 	} else {
 		path = ticket_path(jb->psa_id, "");
-		json_object_array_add(jb->changes, change("PATCH", path, jb->patch));
+		json_object_array_add(jb->changes, dq_apply_change("PATCH", path, jb->patch));
 		dq_cw_send(cw, "PATCH", path + 1, jb->patch, patched, jb);
 		free(path);
 	}
@@ -1431,7 +1432,7 @@ start_webhook(struct job *jb)
 		done(jb, "applied");	/* held: nothing goes out yet */
 		return;
 	}
-	json_object_array_add(jb->changes, change("POST", jb->url, jb->payload));
+	json_object_array_add(jb->changes, dq_apply_change("POST", jb->url, jb->payload));
 	dq_webhook_post(cw, jb->url, dq_json_string(jb->payload), jb->delivery,
 	    posted_webhook, jb);
 }
@@ -1850,13 +1851,13 @@ main(int argc, char *argv[])
 		return dq_close_stdout(dq_apply_agent(argc - first, argv + first));
 	if (dq_policy.pending) {
 		if (argc > first)
-			dq_die(DQ_EXIT_USAGE, "--pending takes no operands");
+			dq_usage("--pending takes no operands");
 		return dq_close_stdout(dq_apply_pending());
 	}
 	settle_options();
 	/* For agents the journal is where assignments live. */
 	if (commit && to_webhook && !dq_policy.journals.n)
-		dq_die(DQ_EXIT_USAGE, "--target webhook --commit needs --journal");
+		dq_usage("--target webhook --commit needs --journal");
 	if (commit && to_psa)
 		cw = dq_cw_open();
 	else if (commit && to_webhook)

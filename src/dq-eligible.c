@@ -255,7 +255,6 @@ standing(const char *id, time_t now)
 {
 	static char why[64];
 	struct dq_member *m = dq_member_get(ctx, id);
-	long limit, active;
 
 	if (!m)
 		return "unknown-member";
@@ -263,12 +262,9 @@ standing(const char *id, time_t now)
 		return "archived";
 	if (m->presence == DQ_OFFLINE)
 		return "offline";
-	limit = dq_member_limit(m);
-	active = dq_member_active(ctx, m, &dq_policy.inactive_statuses);
-	if (limit > 0 && active >= limit) {
-		snprintf(why, sizeof why, "at-capacity:%ld/%ld", active, limit);
+	if (dq_member_full(m, dq_member_active(ctx, m,
+	    &dq_policy.inactive_statuses), why, sizeof why))
 		return why;
-	}
 	if (dq_policy.working_now) {
 		struct dq_hours hours;
 		const char *zone;
@@ -470,9 +466,9 @@ main(int argc, char *argv[])
 	    "Marks the tickets that trigger dispatch and who could take each.");
 
 	if (dq_policy.once && !dq_policy.journals.n)
-		dq_die(DQ_EXIT_USAGE, "--once needs --journal");
+		dq_usage("--once needs --journal");
 	if (!dq_policy.retry && !dq_policy.journals.n)
-		dq_die(DQ_EXIT_USAGE, "--no-retry needs --journal");
+		dq_usage("--no-retry needs --journal");
 	if (dq_policy.journals.n)
 		holdings = dq_holdings_read(&dq_policy.journals);
 	if (dq_policy.pods_file)

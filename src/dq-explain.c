@@ -30,7 +30,7 @@ say(int indent, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	if (vasprintf(&text, fmt, ap) < 0)
-		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
+		dq_out_of_memory();
 	va_end(ap);
 	for (p = text; *p; ) {
 		size_t word = strcspn(p, " ");
@@ -426,11 +426,8 @@ main(int argc, char *argv[])
 	    "Tells in words how the stages decided one ticket.");
 	bool from_stream;
 
-	if (first >= argc) {
-		fprintf(stderr, "%s: no ticket named\nTry '%s --help' for more "
-		    "information.\n", dq_progname, dq_progname);
-		return DQ_EXIT_USAGE;
-	}
+	if (first >= argc)
+		dq_usage("no ticket named");
 	wanted = argv[first++];
 	members = json_object_new_object();
 	/* With a journal and no files, a terminal on stdin is not a stream:

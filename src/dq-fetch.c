@@ -205,30 +205,21 @@ pick_source(int argc, char **argv, int first)
 	const char *names[3];
 	int n = 0;
 
-	if (first < argc) {
-		fprintf(stderr, "%s: unexpected operand \"%s\"\n"
-		    "Try '%s --help' for more information.\n", dq_progname,
-		    argv[first], dq_progname);
-		exit(DQ_EXIT_USAGE);
-	}
+	if (first < argc)
+		dq_usage("unexpected operand \"%s\"", argv[first]);
 	if (dq_policy.connectwise)
 		names[n++] = "--connectwise";
 	if (dq_policy.from)
 		names[n++] = "--from";
 	if (dq_policy.csv_tickets)
 		names[n++] = "--csv-tickets";
-	if (dq_policy.csv_members && !dq_policy.csv_tickets) {
-		fprintf(stderr, "%s: --csv-members needs --csv-tickets\n",
-		    dq_progname);
-		exit(DQ_EXIT_USAGE);
-	}
-	if (n != 1) {
-		fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n",
-		    dq_progname, n ? "give only one source" :
-		    "no source: give --connectwise, --from FILE or "
-		    "--csv-tickets FILE", dq_progname);
-		exit(DQ_EXIT_USAGE);
-	}
+	if (dq_policy.csv_members && !dq_policy.csv_tickets)
+		dq_usage("--csv-members needs --csv-tickets");
+	if (n > 1)
+		dq_usage("give only one source");
+	if (n == 0)
+		dq_usage("no source: give --connectwise, --from FILE or "
+		    "--csv-tickets FILE");
 	return names[0];
 }
 

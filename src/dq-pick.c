@@ -112,11 +112,9 @@ candidate_json(const struct cand *c, enum dq_mode mode)
 	json_object_object_add(o, "id", json_object_new_string(c->m->id));
 	if (mode == DQ_MODE_ROUND_ROBIN) {
 		/* Round robin's measure is when each was last given work. */
-		bool has = c->m->has_last || c->m->run_seq;
-		time_t t = c->m->last_dispatched;
+		time_t t;
+		bool has = dq_member_last_given(c->m, &t);
 
-		if (c->m->run_seq && (!c->m->has_last || t < dq_now()))
-			t = dq_now();
 		json_object_object_add(o, "score", has ?
 		    json_object_new_string(dq_time_format(t, buf)) : NULL);
 		json_object_object_add(o, "active", json_object_new_int64(c->active));
@@ -296,14 +294,8 @@ static bool
 at_capacity(json_object *eligible, struct dq_member *m, long *active,
     char *why, size_t whylen)
 {
-	long limit = dq_member_limit(m);
-
 	*active = active_count(eligible, m);
-	if (limit > 0 && *active >= limit) {
-		snprintf(why, whylen, "at-capacity:%ld/%ld", *active, limit);
-		return true;
-	}
-	return false;
+	return dq_member_full(m, *active, why, whylen);
 }
 
 /* Whether an exclude or prefer rule keeps m among the candidates. */

@@ -34,6 +34,13 @@ void dq_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Flushes the records already written, reports, exits with status. */
 _Noreturn void dq_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* A usage error, the one way every program reports one: the message,
+ * then "Try 'PROG --help' for more information.", exit 64. */
+_Noreturn void dq_usage(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+/* dq_die's "out of memory" (exit 70), without formatting: what every
+ * failed allocation comes to, whether xmalloc's or a library's. */
+_Noreturn void dq_out_of_memory(void);
 /* Checks stdout at exit: a lost write is exit 74, never a silent 0. */
 int dq_close_stdout(int status);
 /* Of two exit statuses of failed writes, the one to report: a refusal
@@ -441,8 +448,14 @@ bool dq_team_serves(const struct dq_team *t, const char *board);
  * closed status on any board; plus this run's assignments. */
 long dq_member_active(struct dq_context *ctx, struct dq_member *m,
 	const struct dq_strlist *inactive);
-/* The capacity that applies: --max-active, else max_concurrent; 0 none. */
-long dq_member_limit(const struct dq_member *m);
+/* The capacity rule: whether m, with active tickets that count, is full
+ * (the limit is --max-active, else max_concurrent; 0 is none); if so, why
+ * gets "at-capacity:ACTIVE/LIMIT". */
+bool dq_member_full(const struct dq_member *m, long active, char *why,
+	size_t whylen);
+/* Round robin's clock: when m was last given work, where a dispatch in
+ * this run happened at now, after every earlier one; false if never. */
+bool dq_member_last_given(const struct dq_member *m, time_t *at);
 /* Round robin order: oldest last dispatch first (never first of all),
  * then oldest created_at, then id. */
 int dq_member_rr_cmp(const struct dq_member *a, const struct dq_member *b);

@@ -532,7 +532,7 @@ read_sheet(struct sheet *sh)
 	if (!fp)
 		dq_die(DQ_EXIT_NOINPUT, "%s: %s", sh->path, strerror(errno));
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
-		dq_die(DQ_EXIT_SOFTWARE, "out of memory");
+		dq_out_of_memory();
 	/* A cell grows by this much at a time: libcsv's 128 bytes would
 	 * copy a long cell over and over. */
 	csv_set_blk_size(&p, 1 << 20);

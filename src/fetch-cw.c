@@ -1156,9 +1156,8 @@ check_ticket_ids(void)
 	for (size_t i = 0; i < dq_policy.tickets.n; i++) {
 		if (numeric(dq_policy.tickets.v[i]))
 			continue;
-		fprintf(stderr, "%s: --ticket: expected a ticket number, not "
-		    "\"%s\"\n", dq_progname, dq_policy.tickets.v[i]);
-		exit(DQ_EXIT_USAGE);
+		dq_usage("--ticket: expected a ticket number, not \"%s\"",
+		    dq_policy.tickets.v[i]);
 	}
 }
 

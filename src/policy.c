@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -616,22 +615,6 @@ dq_config_path(const char *name)
 	return NULL;
 }
 
-static _Noreturn void usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", dq_progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", dq_progname);
-	exit(DQ_EXIT_USAGE);
-}
-
 /* An unknown option names the one meant, or the program it belongs to. */
 static _Noreturn void
 unknown_option(unsigned prog, int letter, const char *arg)
@@ -641,17 +624,17 @@ unknown_option(unsigned prog, int letter, const char *arg)
 	const char *near;
 
 	if (letter)
-		usage_error("unknown option -%c", letter);
+		dq_usage("unknown option -%c", letter);
 	snprintf(name, sizeof name, "%.*s", (int)strcspn(arg + 2, "="),
 	    arg + 2);
 	if (strncmp(arg, "--", 2) == 0 && ((o = find_opt(name)) ||
 	    (strncmp(name, "no-", 3) == 0 && (o = find_opt(name + 3)))) &&
 	    !(o->progs & prog))
-		usage_error("unknown option %s (an option of %s)", arg,
+		dq_usage("unknown option %s (an option of %s)", arg,
 		    prog_names(o->progs));
 	if (strncmp(arg, "--", 2) == 0 && (near = nearest_opt(name, prog)))
-		usage_error("unknown option %s; did you mean --%s?", arg, near);
-	usage_error("unknown option %s", arg);
+		dq_usage("unknown option %s; did you mean --%s?", arg, near);
+	dq_usage("unknown option %s", arg);
 }
 
 /* The option's names in a column of 35, the description beside them in
@@ -781,7 +764,7 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 	}
 	if (env_now && *env_now && !dq_policy.now_set) {
 		if (!dq_time_parse(env_now, &dq_policy.now))
-			usage_error("DQ_NOW: expected an RFC 3339 time, not \"%s\"",
+			dq_usage("DQ_NOW: expected an RFC 3339 time, not \"%s\"",
 			    env_now);
 		dq_policy.now_set = true;
 	}
@@ -795,15 +778,15 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 		if (c == '?') {
 			/* A value given to an option that takes none. */
 			if (optopt >= NEG_BASE)
-				usage_error("option --no-%s takes no value",
+				dq_usage("option --no-%s takes no value",
 				    opts[optopt - NEG_BASE].name);
 			if (optopt >= LONG_BASE)
-				usage_error("option --%s takes no value",
+				dq_usage("option --%s takes no value",
 				    opts[optopt - LONG_BASE].name);
 			unknown_option(prog, optopt, argv[optind - 1]);
 		}
 		if (c == ':')
-			usage_error("option %s needs a value", argv[optind - 1]);
+			dq_usage("option %s needs a value", argv[optind - 1]);
 		if (c >= NEG_BASE) {
 			o = &opts[c - NEG_BASE];
 			negated = true;
@@ -829,7 +812,7 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 			cli_list[o - opts] = true;
 		}
 		if ((err = apply(o, val, negated)))
-			usage_error("%s", err);
+			dq_usage("%s", err);
 	}
 	return optind;
 }

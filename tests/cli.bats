@@ -73,6 +73,29 @@ Try '$p --help' for more information."
 	done
 }
 
+@test "every usage error, of options or of how they combine, says how to get help" {
+	local cmd p
+	while IFS= read -r cmd; do
+		p=${cmd%% *}
+		run --separate-stderr $cmd < /dev/null
+		assert_equal "$cmd: $status" "$cmd: 64"
+		assert_equal "$cmd: ${stderr_lines[${#stderr_lines[@]} - 1]}" \
+		    "$cmd: Try '$p --help' for more information."
+	done <<-END
+	dq-fetch
+	dq-fetch extra
+	dq-fetch --from a --csv-tickets b
+	dq-fetch --csv-members m.csv --from a
+	dq-eligible --once
+	dq-eligible --no-retry
+	dq-apply --approve 501
+	dq-apply --approve --journal j
+	dq-apply --pending extra
+	dq-apply --target webhook --commit
+	dq-explain
+	END
+}
+
 @test "dq-explain: --help, --version and usage errors like the others" {
 	run --separate-stderr dq-explain --help
 	assert_success

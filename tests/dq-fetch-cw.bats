@@ -294,7 +294,8 @@ rkhan_at() {
 	run bash -c "cw_requests | jq -r 'select(.path | endswith(\"service/tickets\")) | .params.conditions' | grep '^id in'"
 	assert_output "id in (5001,5030)"
 	run -64 fetch --ticket abc
-	assert_output "dq-fetch: --ticket: expected a ticket number, not \"abc\""
+	assert_output "dq-fetch: --ticket: expected a ticket number, not \"abc\"
+Try 'dq-fetch --help' for more information."
 }
 
 @test "open tickets are counted in one query for all team members" {

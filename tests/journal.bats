@@ -66,7 +66,8 @@ journal_line() {
 	assert_equal "$(reason_of 48143 <"$BATS_TEST_TMPDIR/again")" already-dispatched
 	run --separate-stderr dq-eligible --no-retry "$snapshot"
 	assert_failure 64
-	assert_equal "$stderr" "dq-eligible: --no-retry needs --journal"
+	assert_equal "$stderr" "dq-eligible: --no-retry needs --journal
+Try 'dq-eligible --help' for more information."
 }
 
 @test "--once: a dry run's lines and skipped outcomes never count" {
@@ -114,7 +115,8 @@ journal_line() {
 @test "--once needs --journal; a missing journal is empty" {
 	run --separate-stderr dq-eligible --once "$snapshot"
 	assert_failure 64
-	assert_equal "$stderr" "dq-eligible: --once needs --journal"
+	assert_equal "$stderr" "dq-eligible: --once needs --journal
+Try 'dq-eligible --help' for more information."
 	run --separate-stderr eligible --once --journal "$BATS_TEST_TMPDIR/none"
 	assert_success
 	assert_equal "$stderr" ""

@@ -220,14 +220,16 @@ approve 501 sent'
 @test "the agent commands need --journal, ticket ids, and one command" {
 	run --separate-stderr dq-apply --approve 501
 	assert_failure 64
-	assert_equal "$stderr" 'dq-apply: --approve needs --journal'
+	assert_equal "$stderr" "dq-apply: --approve needs --journal
+Try 'dq-apply --help' for more information."
 	run --separate-stderr dq-apply --approve --journal "$journal"
 	assert_failure 64
 	run --separate-stderr dq-apply --approve --start --journal "$journal" 501
 	assert_failure 64
 	run --separate-stderr dq-apply --target webhook --commit < "$stream"
 	assert_failure 64
-	assert_equal "$stderr" 'dq-apply: --target webhook --commit needs --journal'
+	assert_equal "$stderr" "dq-apply: --target webhook --commit needs --journal
+Try 'dq-apply --help' for more information."
 	printf 'approve = yes\n' > "$BATS_TEST_TMPDIR/policy"
 	run --separate-stderr dq-apply --policy "$BATS_TEST_TMPDIR/policy" < /dev/null
 	assert_failure 78
