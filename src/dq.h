@@ -209,6 +209,15 @@ struct dq_hours {
  * puts a message into err. */
 bool dq_hours_parse(json_object *hours, json_object *holidays,
 	struct dq_hours *out, char *err, size_t errlen);
+/* Parses hours as people write them, the grammar of dq-pods(5): groups
+ * "DAYS STRETCH..." separated by ";", as in "mon-fri 08:00-12:00
+ * 13:00-17:00; sat 09:00-12:00". Pods and the CSV members file read
+ * hours with it. On error returns false and says what is wrong in err. */
+bool dq_hours_parse_text(const char *text, struct dq_hours *out, char *err,
+	size_t errlen);
+/* The working week of h as a record's "hours": days in week order, one
+ * stretch as ["08:00","17:00"], more as a list of them. */
+json_object *dq_hours_json(const struct dq_hours *h);
 void dq_hours_free(struct dq_hours *h);
 /* The working spans in [from, to), sorted and merged, holidays removed.
  * Returns the count; *out is allocated. */

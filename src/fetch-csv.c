@@ -181,123 +181,20 @@ split_list(const char *s, bool lower)
 	return a;
 }
 
-/* Hours */
+/* Hours, in the grammar of pods (hours.c) */
 
-static int
-day_index(const char *s, size_t len)
-{
-	static const char *const days[] = {
-		"mon", "tue", "wed", "thu", "fri", "sat", "sun"
-	};
-
-	for (int d = 0; d < 7; d++)
-		if (len == 3 && !strncasecmp(s, days[d], 3))
-			return d;
-	return -1;
-}
-
-/* "mon-fri" or "sat,sun" or "fri-mon" (wrapping) into days[]. */
-static bool
-parse_days(const char *s, bool days[7])
-{
-	while (*s) {
-		size_t len = strcspn(s, ",-");
-		int a = day_index(s, len), b = a;
-
-		if (a < 0)
-			return false;
-		s += len;
-		if (*s == '-') {
-			s++;
-			len = strcspn(s, ",");
-			if ((b = day_index(s, len)) < 0)
-				return false;
-			s += len;
-		}
-		for (int d = a;; d = (d + 1) % 7) {
-			days[d] = true;
-			if (d == b)
-				break;
-		}
-		if (*s == ',')
-			s++;
-	}
-	return true;
-}
-
-static bool
-is_clock(const char *s)
-{
-	return strlen(s) == 5 && isdigit((unsigned char)s[0]) &&
-	    isdigit((unsigned char)s[1]) && s[2] == ':' &&
-	    isdigit((unsigned char)s[3]) && isdigit((unsigned char)s[4]);
-}
-
-/* "08:00-12:00,13:00-17:00" -> [["08:00","12:00"],["13:00","17:00"]] */
-static json_object *
-parse_stretches(char *s)
-{
-	json_object *list = json_object_new_array();
-	char *save = NULL;
-
-	for (char *r = strtok_r(s, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
-		char *dash = strchr(r, '-');
-		json_object *pair;
-
-		if (!dash || (*dash = '\0', !is_clock(r) || !is_clock(dash + 1))) {
-			json_object_put(list);
-			return NULL;
-		}
-		pair = json_object_new_array();
-		json_object_array_add(pair, json_object_new_string(r));
-		json_object_array_add(pair, json_object_new_string(dash + 1));
-		json_object_array_add(list, pair);
-	}
-	return list;
-}
-
-static void
-set_days(json_object *hours, const bool days[7], json_object *list)
-{
-	static const char *const names[] = {
-		"mon", "tue", "wed", "thu", "fri", "sat", "sun"
-	};
-	/* One stretch is written the short way, ["08:00","17:00"]. */
-	json_object *v = json_object_array_length(list) == 1 ?
-	    json_object_array_get_idx(list, 0) : list;
-
-	for (int d = 0; d < 7; d++)
-		if (days[d])
-			json_object_object_add(hours, names[d], json_object_get(v));
-}
-
-/* "mon-fri 08:00-17:00; sat 09:00-12:00" */
 static json_object *
 parse_hours(struct sheet *sh, const char *spec)
 {
-	json_object *hours = json_object_new_object();
-	char *copy = xstrdup(spec), *save = NULL;
+	struct dq_hours h;
+	json_object *hours;
+	char err[256];
 
-	for (char *p = strtok_r(copy, ";", &save); p; p = strtok_r(NULL, ";", &save)) {
-		bool days[7] = { false };
-		char *range;
-		json_object *list;
-
-		p += strspn(p, " \t");
-		if (!*p)
-			continue;
-		range = p + strcspn(p, " \t");
-		if (*range)
-			*range++ = '\0';
-		range += strspn(range, " \t");
-		range[strcspn(range, " \t")] = '\0';
-		if (!parse_days(p, days) || !(list = parse_stretches(range)))
-			row_error(sh, "hours: expected e.g. \"mon-fri 08:00-17:00; "
-			    "sat 09:00-12:00\", not \"%s\"", spec);
-		set_days(hours, days, list);
-		json_object_put(list);
-	}
-	free(copy);
+	if (!dq_hours_parse_text(spec, &h, err, sizeof err))
+		row_error(sh, "hours: expected e.g. \"mon-fri 08:00-17:00; "
+		    "sat 09:00-12:00\", not \"%s\"", spec);
+	hours = dq_hours_json(&h);
+	dq_hours_free(&h);
 	return hours;
 }
 

@@ -6,8 +6,10 @@
  * each end of a stretch is converted on its own date. */
 #include <config.h>
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dq.h"
 
@@ -15,47 +17,69 @@ static const char *const day_names[7] = {
 	"mon", "tue", "wed", "thu", "fri", "sat", "sun"
 };
 
+/* Clocks and stretches, as records, pods and the CSV members file all
+ * read them */
+
+/* "8:00" or "08:00", up to "24:00"; *s moves past it. */
 static bool
-parse_clock(json_object *o, int *min)
+read_clock(const char **s, int *min)
+{
+	const char *p = *s;
+	int h = 0, digits = 0;
+
+	while (isdigit((unsigned char)*p) && digits < 2) {
+		h = h * 10 + (*p++ - '0');
+		digits++;
+	}
+	if (digits == 0 || p[0] != ':' || !isdigit((unsigned char)p[1]) ||
+	    !isdigit((unsigned char)p[2]) || isdigit((unsigned char)p[3]))
+		return false;
+	*min = h * 60 + (p[1] - '0') * 10 + (p[2] - '0');
+	if (h > 24 || p[1] > '5' || *min > 1440)
+		return false;
+	*s = p + 3;
+	return true;
+}
+
+/* Adds start..end to day d. A stretch that ends at or before its start
+ * ends the next day, a night shift; none starts at 24:00. */
+static bool
+add_stretch(struct dq_hours *h, int d, int start, int end)
+{
+	int n = h->nstretch[d];
+
+	if (start == 1440 || n == DQ_MAX_STRETCHES)
+		return false;
+	if (end <= start)
+		end += 1440;
+	h->stretch[d][n].start = start;
+	h->stretch[d][n].end = end;
+	h->nstretch[d]++;
+	return true;
+}
+
+/* Hours in a record: {"mon": ["08:00","17:00"], "tue": [[...], [...]]} */
+
+/* A record spells a clock out in full: "08:00". */
+static bool
+record_clock(json_object *o, int *min)
 {
 	const char *s = json_object_is_type(o, json_type_string) ?
 	    json_object_get_string(o) : NULL;
-	int h, m;
 
-	if (!s || strlen(s) != 5 || s[2] != ':' ||
-	    sscanf(s, "%2d:%2d", &h, &m) != 2 || h < 0 || m < 0 || m > 59 ||
-	    h > 24 || (h == 24 && m != 0))
-		return false;
-	*min = h * 60 + m;
-	return true;
+	return s && strlen(s) == 5 && read_clock(&s, min);
 }
 
 static bool
-parse_stretch(json_object *pair, int *start, int *end)
+record_stretch(json_object *pair, struct dq_hours *h, int d)
 {
-	if (!json_object_is_type(pair, json_type_array) ||
-	    json_object_array_length(pair) != 2 ||
-	    !parse_clock(json_object_array_get_idx(pair, 0), start) ||
-	    !parse_clock(json_object_array_get_idx(pair, 1), end) ||
-	    *start == 1440)
-		return false;
-	if (*end <= *start)	/* ends the next day: a night shift */
-		*end += 1440;
-	return true;
-}
+	int start, end;
 
-static bool
-parse_date(const char *s, struct dq_holiday *h)
-{
-	time_t t;
-	char buf[32];
-
-	if (!s || strlen(s) != 10)
-		return false;
-	snprintf(buf, sizeof buf, "%sT00:00:00Z", s);
-	if (!dq_time_parse(buf, &t))
-		return false;
-	return sscanf(s, "%4d-%2d-%2d", &h->year, &h->mon, &h->mday) == 3;
+	return json_object_is_type(pair, json_type_array) &&
+	    json_object_array_length(pair) == 2 &&
+	    record_clock(json_object_array_get_idx(pair, 0), &start) &&
+	    record_clock(json_object_array_get_idx(pair, 1), &end) &&
+	    add_stretch(h, d, start, end);
 }
 
 static bool
@@ -79,10 +103,8 @@ parse_hours(json_object *hours, struct dq_hours *out, char *err, size_t errlen)
 		if (json_object_array_length(val) == 2 &&
 		    json_object_is_type(json_object_array_get_idx(val, 0),
 		    json_type_string)) {
-			if (!parse_stretch(val, &out->stretch[d][0].start,
-			    &out->stretch[d][0].end))
+			if (!record_stretch(val, out, d))
 				goto bad;
-			out->nstretch[d] = 1;
 			continue;
 		}
 		if (json_object_array_length(val) > DQ_MAX_STRETCHES) {
@@ -90,14 +112,9 @@ parse_hours(json_object *hours, struct dq_hours *out, char *err, size_t errlen)
 			    key, DQ_MAX_STRETCHES);
 			return false;
 		}
-		for (size_t i = 0; i < json_object_array_length(val); i++) {
-			int n = out->nstretch[d];
-
-			if (!parse_stretch(json_object_array_get_idx(val, i),
-			    &out->stretch[d][n].start, &out->stretch[d][n].end))
+		for (size_t i = 0; i < json_object_array_length(val); i++)
+			if (!record_stretch(json_object_array_get_idx(val, i), out, d))
 				goto bad;
-			out->nstretch[d]++;
-		}
 		continue;
 bad:
 		snprintf(err, errlen, "hours.%s: expected [\"HH:MM\",\"HH:MM\"] "
@@ -105,6 +122,161 @@ bad:
 		return false;
 	}
 	return true;
+}
+
+static json_object *
+clock_json(int min)
+{
+	char buf[16];
+
+	if (min > 1440)		/* the next day's */
+		min -= 1440;
+	snprintf(buf, sizeof buf, "%02d:%02d", min / 60, min % 60);
+	return json_object_new_string(buf);
+}
+
+json_object *
+dq_hours_json(const struct dq_hours *h)
+{
+	json_object *hours = json_object_new_object();
+
+	for (int d = 0; d < 7; d++) {
+		json_object *list;
+
+		if (!h->nstretch[d])
+			continue;
+		list = json_object_new_array();
+		for (int i = 0; i < h->nstretch[d]; i++) {
+			json_object *pair = json_object_new_array();
+
+			json_object_array_add(pair, clock_json(h->stretch[d][i].start));
+			json_object_array_add(pair, clock_json(h->stretch[d][i].end));
+			json_object_array_add(list, pair);
+		}
+		if (h->nstretch[d] == 1) {	/* the short way */
+			json_object *one = json_object_get(
+			    json_object_array_get_idx(list, 0));
+
+			json_object_put(list);
+			list = one;
+		}
+		json_object_object_add(hours, day_names[d], list);
+	}
+	return hours;
+}
+
+/* Hours as people write them (dq-pods(5)):
+ * "mon-fri 08:00-12:00 13:00-17:00; sat 09:00-12:00" */
+
+static const char *
+skip_space(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+static int
+read_day(const char **s)
+{
+	for (int d = 0; d < 7; d++) {
+		if (strncasecmp(*s, day_names[d], 3) == 0 &&
+		    !isalpha((unsigned char)(*s)[3])) {
+			*s += 3;
+			return d;
+		}
+	}
+	return -1;
+}
+
+/* Days like "mon-fri" or "mon,wed,fri" or "fri-mon" into on[]; where
+ * they end, or NULL. */
+static const char *
+read_days(const char *s, bool on[7])
+{
+	do {
+		int a, b;
+
+		s = skip_space(s);
+		if ((a = read_day(&s)) < 0)
+			return NULL;
+		b = a;
+		if (*s == '-') {
+			s++;
+			if ((b = read_day(&s)) < 0)
+				return NULL;
+		}
+		for (int d = a;; d = (d + 1) % 7) {
+			on[d] = true;
+			if (d == b)
+				break;
+		}
+		s = skip_space(s);
+	} while (*s == ',' && s++);
+	return s;
+}
+
+bool
+dq_hours_parse_text(const char *text, struct dq_hours *out, char *err,
+    size_t errlen)
+{
+	const char *s = text;
+
+	memset(out, 0, sizeof *out);
+	for (;;) {
+		bool on[7] = { false };
+		int nstretch = 0, start, end;
+
+		if (!(s = read_days(s, on))) {
+			snprintf(err, errlen, "hours \"%s\": expected days like "
+			    "mon-fri or sat,sun", dq_excerpt(text));
+			return false;
+		}
+		while (*s && *s != ';') {
+			if (!read_clock(&s, &start) || start == 1440 ||
+			    *s++ != '-' || !read_clock(&s, &end)) {
+				snprintf(err, errlen, "hours \"%s\": expected a "
+				    "stretch like 08:00-17:00", dq_excerpt(text));
+				return false;
+			}
+			for (int d = 0; d < 7; d++) {
+				if (on[d] && !add_stretch(out, d, start, end)) {
+					snprintf(err, errlen, "hours \"%s\": more "
+					    "than %d stretches a day",
+					    dq_excerpt(text), DQ_MAX_STRETCHES);
+					return false;
+				}
+			}
+			nstretch++;
+			while (*s == ' ' || *s == '\t' || *s == ',')
+				s++;
+		}
+		if (nstretch == 0) {
+			snprintf(err, errlen, "hours \"%s\": expected a stretch "
+			    "like 08:00-17:00 after the days", dq_excerpt(text));
+			return false;
+		}
+		if (*s == '\0')
+			return true;
+		s++;	/* ';' */
+		/* A group may end with ';': "mon-fri 08:00-17:00;" */
+		if (*skip_space(s) == '\0')
+			return true;
+	}
+}
+
+static bool
+parse_date(const char *s, struct dq_holiday *h)
+{
+	time_t t;
+	char buf[32];
+
+	if (!s || strlen(s) != 10)
+		return false;
+	snprintf(buf, sizeof buf, "%sT00:00:00Z", s);
+	if (!dq_time_parse(buf, &t))
+		return false;
+	return sscanf(s, "%4d-%2d-%2d", &h->year, &h->mon, &h->mday) == 3;
 }
 
 static bool
@@ -130,8 +302,8 @@ parse_holidays(json_object *holidays, struct dq_hours *out, char *err,
 				goto bad;
 		} else if (!json_object_is_type(o, json_type_object) ||
 		    !parse_date(dq_get_str(o, "date"), h) ||
-		    !parse_clock(dq_get(o, "start"), &h->start) ||
-		    !parse_clock(dq_get(o, "end"), &h->end) ||
+		    !record_clock(dq_get(o, "start"), &h->start) ||
+		    !record_clock(dq_get(o, "end"), &h->end) ||
 		    h->end <= h->start) {
 			goto bad;
 		}

@@ -7,7 +7,6 @@
  * that matches nothing is reported and ignored, never guessed. */
 #include <config.h>
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +20,6 @@ enum column { COL_POD, COL_MEMBER, COL_COMPANY, COL_HOURS, COL_TZ, NCOLS };
 
 static const char *const column_names[NCOLS] = {
 	"pod", "member", "company", "hours", "tz"
-};
-
-static const char *const day_names[7] = {
-	"mon", "tue", "wed", "thu", "fri", "sat", "sun"
 };
 
 struct pod {
@@ -97,139 +92,6 @@ fail(struct reader *r, const char *fmt, ...)
 	snprintf(r->err, r->errlen, "%s:%zu: %s", r->p->name, r->line, msg);
 	r->failed = true;
 	return false;
-}
-
-/* Pod hours */
-
-static int
-parse_day(const char **s)
-{
-	for (int d = 0; d < 7; d++) {
-		if (strncasecmp(*s, day_names[d], 3) == 0 &&
-		    !isalpha((unsigned char)(*s)[3])) {
-			*s += 3;
-			return d;
-		}
-	}
-	return -1;
-}
-
-/* "8:00" or "08:00", up to "24:00". */
-static bool
-parse_clock(const char **s, int *min)
-{
-	const char *p = *s;
-	int h = 0, digits = 0;
-
-	while (isdigit((unsigned char)*p) && digits < 2) {
-		h = h * 10 + (*p++ - '0');
-		digits++;
-	}
-	if (digits == 0 || p[0] != ':' || !isdigit((unsigned char)p[1]) ||
-	    !isdigit((unsigned char)p[2]) || isdigit((unsigned char)p[3]))
-		return false;
-	*min = h * 60 + (p[1] - '0') * 10 + (p[2] - '0');
-	if (h > 24 || p[1] > '5' || *min > 1440)
-		return false;
-	*s = p + 3;
-	return true;
-}
-
-static const char *
-skip_space(const char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	return s;
-}
-
-/* Days like "mon-fri" or "mon,wed,fri" or "fri-mon" into on[]. */
-static const char *
-parse_days(const char *s, bool on[7])
-{
-	do {
-		int a, b;
-
-		s = skip_space(s);
-		if ((a = parse_day(&s)) < 0)
-			return NULL;
-		b = a;
-		if (*s == '-') {
-			s++;
-			if ((b = parse_day(&s)) < 0)
-				return NULL;
-		}
-		for (int d = a;; d = (d + 1) % 7) {
-			on[d] = true;
-			if (d == b)
-				break;
-		}
-		s = skip_space(s);
-	} while (*s == ',' && s++);
-	return s;
-}
-
-static bool
-add_stretch(struct dq_hours *h, const bool on[7], int start, int end)
-{
-	if (end <= start)	/* ends the next day, as in member hours */
-		end += 1440;
-	for (int d = 0; d < 7; d++) {
-		if (!on[d])
-			continue;
-		if (h->nstretch[d] == DQ_MAX_STRETCHES)
-			return false;
-		h->stretch[d][h->nstretch[d]].start = start;
-		h->stretch[d][h->nstretch[d]].end = end;
-		h->nstretch[d]++;
-	}
-	return true;
-}
-
-/* One or more groups "DAYS STRETCH…" separated by ";", where a stretch
- * is "HH:MM-HH:MM" and stretches are separated by spaces or commas:
- * "mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00". */
-static bool
-parse_hours_text(const char *text, struct dq_hours *h, char *err,
-    size_t errlen)
-{
-	const char *s = text;
-
-	memset(h, 0, sizeof *h);
-	for (;;) {
-		bool on[7] = { false };
-		int nstretch = 0, start, end;
-
-		if (!(s = parse_days(s, on))) {
-			snprintf(err, errlen, "hours \"%s\": expected days like "
-			    "mon-fri or sat,sun", dq_excerpt(text));
-			return false;
-		}
-		while (*s && *s != ';') {
-			if (!parse_clock(&s, &start) || start == 1440 ||
-			    *s++ != '-' || !parse_clock(&s, &end)) {
-				snprintf(err, errlen, "hours \"%s\": expected a "
-				    "stretch like 08:00-17:00", dq_excerpt(text));
-				return false;
-			}
-			if (!add_stretch(h, on, start, end)) {
-				snprintf(err, errlen, "hours \"%s\": more than %d "
-				    "stretches a day", dq_excerpt(text), DQ_MAX_STRETCHES);
-				return false;
-			}
-			nstretch++;
-			while (*s == ' ' || *s == '\t' || *s == ',')
-				s++;
-		}
-		if (nstretch == 0) {
-			snprintf(err, errlen, "hours \"%s\": expected a stretch "
-			    "like 08:00-17:00 after the days", dq_excerpt(text));
-			return false;
-		}
-		if (*s == '\0')
-			return true;
-		s++;	/* ';' */
-	}
 }
 
 /* Reading the CSV */
@@ -364,7 +226,7 @@ read_member(struct reader *r, size_t pod, const char *name)
 	    .line = r->line };
 	if (*hours) {
 		/* The struct is zeroed, so a failed parse leaves nothing to free. */
-		if (!parse_hours_text(hours, &m->hours, err, sizeof err))
+		if (!dq_hours_parse_text(hours, &m->hours, err, sizeof err))
 			return fail(r, "%s", err);
 		m->has_hours = true;
 	}

@@ -142,6 +142,22 @@ blank_run() {
 	assert_equal "$(printf '%s\n' "${lines[@]}" | field 1003 .labels)" '[]'
 }
 
+@test "CSV: hours read as in pods: stretches split by spaces, night shifts, groups adding up" {
+	printf 'id\n1\n' >"$BATS_TEST_TMPDIR/t.csv"
+	cat >"$BATS_TEST_TMPDIR/m.csv" <<-'END'
+	id,hours
+	adoe,mon-fri 08:00-12:00 13:00-17:00
+	bsmith,"sun-thu 22:00-6:00; mon 7:00-8:00"
+	END
+	run --separate-stderr dq-fetch --csv-tickets "$BATS_TEST_TMPDIR/t.csv" \
+	    --csv-members "$BATS_TEST_TMPDIR/m.csv"
+	assert_success
+	assert_equal "$(printf '%s\n' "${lines[@]}" | jq -c 'select(.id == "adoe") | .hours.fri')" \
+	    '[["08:00","12:00"],["13:00","17:00"]]'
+	assert_equal "$(printf '%s\n' "${lines[@]}" | jq -c 'select(.id == "bsmith") | .hours')" \
+	    '{"mon":[["22:00","06:00"],["07:00","08:00"]],"tue":["22:00","06:00"],"wed":["22:00","06:00"],"thu":["22:00","06:00"],"sun":["22:00","06:00"]}'
+}
+
 @test "CSV: a stray quote is exit 65 with the row" {
 	printf 'id,summary\n1,ab"c"\n' >"$BATS_TEST_TMPDIR/t.csv"
 	run -65 dq-fetch --csv-tickets "$BATS_TEST_TMPDIR/t.csv"
