@@ -30,12 +30,36 @@
 
 #include "dq.h"
 
+/* A member's calendar: entry records and this run's bookings, and the
+ * working spans of the horizon, read once per run. */
+struct dq_calendar {
+	struct dq_span *v;	/* entries, sorted by start once read */
+	size_t n, cap;
+	bool unsorted;
+	bool have_work;		/* work was read, from hours in zone at from */
+	struct dq_hours hours;	/* a copy: pods lend a member other hours */
+	const char *zone;
+	time_t from;
+	struct dq_span *work;
+	size_t nwork;
+	long offset;		/* the zone's offset, when fixed over the window */
+	bool offset_fixed;
+};
+
+struct dq_calendar *
+dq_calendar_new(void)
+{
+	return xcalloc(1, sizeof(struct dq_calendar));
+}
+
 void
 dq_calendar_free(struct dq_calendar *cal)
 {
+	if (!cal)
+		return;
 	free(cal->v);
 	free(cal->work);
-	memset(cal, 0, sizeof *cal);
+	free(cal);
 }
 
 static void

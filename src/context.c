@@ -113,7 +113,6 @@ free_calendar(struct lh_entry *e)
 {
 	free(lh_entry_k(e));
 	dq_calendar_free(lh_entry_v(e));
-	free(lh_entry_v(e));
 }
 
 static void
@@ -439,7 +438,7 @@ dq_member_calendar(struct dq_context *ctx, const char *id)
 	struct dq_calendar *cal = lookup(ctx->calendars, id);
 
 	if (!cal) {
-		cal = xcalloc(1, sizeof *cal);
+		cal = dq_calendar_new();
 		lh_table_insert(ctx->calendars, xstrdup(id), cal);
 	}
 	return cal;

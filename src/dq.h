@@ -229,22 +229,11 @@ const char *dq_hours_absence(const struct dq_hours *h, const char *zone, time_t 
 
 /* calendar.c: free time, the earliest slot, bookings */
 
-/* A member's calendar: entry records and this run's bookings, and the
- * working spans of the horizon, read once per run. */
-struct dq_calendar {
-	struct dq_span *v;	/* entries, sorted by start once read */
-	size_t n, cap;
-	bool unsorted;
-	bool have_work;		/* work was read, from hours in zone at from */
-	struct dq_hours hours;	/* a copy: pods lend a member other hours */
-	const char *zone;
-	time_t from;
-	struct dq_span *work;
-	size_t nwork;
-	long offset;		/* the zone's offset, when fixed over the window */
-	bool offset_fixed;
-};
+/* A member's calendar: entry records and this run's bookings; what it
+ * keeps is calendar.c's own. */
+struct dq_calendar;
 
+struct dq_calendar *dq_calendar_new(void);
 void dq_calendar_free(struct dq_calendar *cal);
 /* Adds an entry as it arrives; the list is sorted when first read. */
 void dq_calendar_add(struct dq_calendar *cal, struct dq_span entry);
