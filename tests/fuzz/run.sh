@@ -5,6 +5,9 @@
 # time, so each gets SECONDS * FUZZ_JOBS / (number of fuzzers), at least
 # 5. Each starts from tests/fuzz/seeds/NAME:
 #   rules, pods   the rules and pods parsers, and what the stages ask them
+#   hours         the grammar of working hours that pods and the CSV
+#                 members file share: what parses must read back the
+#                 same from its record form
 #   eligible, pick, schedule, apply
 #                 the NDJSON record reader and the stage's handling of each
 #                 record, through the stage's own main (apply: a dry run,
@@ -19,7 +22,7 @@
 # FUZZERS="pick cw" runs only those. FUZZ_WORK=DIR builds in DIR and keeps
 # it (the library is rebuilt when a source changed; corpora grow from run
 # to run). Without clang or libFuzzer it says so and exits 0. A crash, a
-# leak (rules, pods), a hang over 10 s or UB stops that fuzzer, prints
+# leak (rules, pods, hours), a hang over 10 s or UB stops that fuzzer, prints
 # the end of its log and leaves the input as ./crash-NAME-*; run.sh then
 # exits 1. The harnesses that run a program's main cannot check for
 # leaks: fuzz-main.h says why.
@@ -36,7 +39,7 @@ jobs=${FUZZ_JOBS:-2}
 case $jobs in
 ''|*[!0-9]*|0) echo "run.sh: FUZZ_JOBS: expected a number of jobs, not \"$jobs\"" >&2; exit 64 ;;
 esac
-fuzzers=${FUZZERS:-rules pods eligible pick schedule apply policy csv journal cw}
+fuzzers=${FUZZERS:-rules pods hours eligible pick schedule apply policy csv journal cw}
 
 if ! command -v "$cc" >/dev/null 2>&1; then
 	echo "run.sh: $cc not found: skipping the fuzzers (Debian: apt-get install clang)"
@@ -61,7 +64,7 @@ fi
 n=0
 for name in $fuzzers; do
 	case $name in
-	rules|pods|eligible|pick|schedule|apply|policy|csv|journal|cw) ;;
+	rules|pods|hours|eligible|pick|schedule|apply|policy|csv|journal|cw) ;;
 	*) echo "run.sh: no fuzzer $name" >&2; exit 64 ;;
 	esac
 	n=$((n + 1))
@@ -100,7 +103,7 @@ fi
 fuzz() {
 	name=$1 extra='' dict=json leaks=0
 	case $name in
-	rules|pods) src=fuzz-$name.c dict=$name leaks=1 ;;
+	rules|pods|hours) src=fuzz-$name.c dict=$name leaks=1 ;;
 	eligible|pick|schedule|apply) src=fuzz-stage.c extra="-DFUZZ_STAGE_$name" ;;
 	*) src=fuzz-$name.c ;;
 	esac
