@@ -94,6 +94,7 @@ static struct job **queue;	/* the jobs launch starts, in turn */
 static size_t nqueue, next_job;
 static json_object *finished;	/* ticket -> "run R (pid P)": a dead run's
 				 * intent finished by this run */
+static json_object *finished_entries;	/* the entry bodies of those */
 static long active;
 static bool launching;
 static int status;	/* the exit status so far */
@@ -1051,6 +1052,9 @@ done_unfinished(struct job *jb)
 		json_object_object_add(finished, jb->id,
 		    json_object_new_string(who));
 		free(who);
+		if (jb->entry)
+			json_object_array_add(finished_entries,
+			    json_object_get(jb->entry));
 	}
 }
 
@@ -1316,18 +1320,59 @@ got_ticket(const struct dq_cw_reply *reply, void *arg)
 	}
 }
 
+/* The entry, made by finishing a dead run's ticket, that the slot of
+ * jb's entry would overlap (with jb's buffer), or NULL. The stream was
+ * decided without it: the dead run had not made it yet. */
+static json_object *
+overbooks(struct job *jb)
+{
+	json_object *slot = dq_get(jb->rec, "slot");
+	long buffer = (long)json_object_get_int64(dq_get(slot,
+	    "buffer_minutes")) * 60;
+	time_t s, e, os, oe;
+
+	if (!jb->entry || !dq_time_parse(dq_get_str(jb->entry, "dateStart"),
+	    &s) || !dq_time_parse(dq_get_str(jb->entry, "dateEnd"), &e))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(finished_entries); i++) {
+		json_object *o = json_object_array_get_idx(finished_entries, i);
+
+		if (json_object_equal(dq_get(o, "member"),
+		    dq_get(jb->entry, "member")) &&
+		    dq_time_parse(dq_get_str(o, "dateStart"), &os) &&
+		    dq_time_parse(dq_get_str(o, "dateEnd"), &oe) &&
+		    s < oe + buffer && os < e + buffer)
+			return o;
+	}
+	return NULL;
+}
+
 /* The intent goes in first, unless another live run holds one; then
- * the ticket is read again. */
+ * the ticket is read again. A ticket whose slot a dead run's finished
+ * work took is not written at all: the next run decides it again, from
+ * a calendar that shows that work. */
 static void
 start(struct job *jb)
 {
-	char *run = NULL, *path;
+	char *run = NULL, *path, ticket[24];
 	struct dq_holding h;
+	json_object *taken;
 	long pid;
 
 	if (journal && dq_get(finished, jb->id)) {
 		jb->error = dq_asprintf("%s died with it unfinished, and this "
 		    "run finished it first", dq_get_str(finished, jb->id));
+		done(jb, "conflict");
+		return;
+	}
+	if (journal && !jb->intent && (taken = overbooks(jb))) {
+		snprintf(ticket, sizeof ticket, "%lld", (long long)
+		    json_object_get_int64(dq_get(taken, "objectId")));
+		jb->error = dq_asprintf("the slot of %s from %s is taken by "
+		    "ticket %s, which this run finished for %s; the next run "
+		    "decides it again", dq_get_str(dq_get(jb->rec, "slot"),
+		    "member"), dq_get_str(jb->entry, "dateStart"), ticket,
+		    dq_get_str(finished, ticket));
 		done(jb, "conflict");
 		return;
 	}
@@ -1646,6 +1691,7 @@ commit_all(void)
 	else if (to_psa)
 		take_turn();
 	finished = json_object_new_object();
+	finished_entries = json_object_new_array();
 	if (journal) {
 		dq_journal_lock(journal);
 		if (to_psa)
@@ -1674,6 +1720,7 @@ commit_all(void)
 		dq_journal_unlock(journal);
 	run_jobs(jobs, njobs);
 	json_object_put(finished);
+	json_object_put(finished_entries);
 }
 
 /* The stream */

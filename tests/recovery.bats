@@ -2,9 +2,11 @@
 # Crash recovery in the deployment of examples/: dq-apply is killed at
 # each of its write points, then the cron line runs again (a fresh fetch,
 # --once), and ConnectWise must hold exactly one owner, one schedule entry
-# and one dq note per ticket. The kill is deterministic: the emulator acts
-# on the chosen request and holds its answer (a stall fault), and the test
-# kills dq-apply while it waits for it.
+# and one dq note per ticket; killed while moving a re-dispatched
+# ticket's calendar entry, one entry, the new owner's. The kill is
+# deterministic: the emulator acts on the chosen request and holds its
+# answer (a stall fault), and the test kills dq-apply while it waits for
+# it.
 
 bats_require_minimum_version 1.5.0
 
@@ -85,9 +87,12 @@ kill_at() {
 	kill -KILL "$pid"
 	cw_control DELETE fault >/dev/null
 	wait "$line" || true
-	# The killed run left an intent without an outcome.
-	run jq -r --argjson pid "$pid" 'select(.pid == $pid) | .phase' "$journal"
-	assert_equal "$(grep -c intent <<<"$output")" "$(($(grep -c outcome <<<"$output") + 1))"
+	# The killed run left one intent without an outcome (its other
+	# outcomes may be skips, which have no intent).
+	run jq -s --argjson pid "$pid" '[.[] | select(.pid == $pid)] |
+		[.[] | select(.phase == "intent") | .record.id] -
+		[.[] | select(.phase == "outcome") | .record.id] | length' "$journal"
+	assert_output 1
 }
 
 @test "killed after its intent: the next cron run finishes the ticket" {
@@ -173,4 +178,90 @@ kill_at() {
 	assert_output --partial '"outcome":"conflict","changes":[],"error":"run '
 	assert_output --partial 'died with it unfinished, and this run finished it first"'
 	assert_written_once
+}
+
+# Re-dispatch: at 15:00 the cron line books every ticket; at 16:20 the
+# watchdog finds the work booked at 15:10 stalled and gives it to someone
+# else, whose entry replaces the first owner's. dq-apply is killed at the
+# write points of that move.
+LATER=2026-03-10T16:20:00Z
+
+redispatch_policy() {
+	printf '%s\n' "stall-minutes = 60" "redispatch-on-stall = yes" >>"$DQ_POLICY"
+	run bash -c "$cron"
+	assert_success
+	assert_written_once
+	first=$(state)
+	export DQ_NOW=$LATER
+}
+
+# Every ticket: an owner, one entry, for that owner; the moved ones a
+# different owner from the first and a second note (one per dispatch),
+# the rest as they were. At least one moved.
+assert_moved_once() {
+	run state
+	assert_success
+	local line t owner entries members notes was moved=0
+	for line in "${lines[@]}"; do
+		read -r t owner entries members notes <<<"$line"
+		was=$(awk -v t="$t" '$1 == t { print $2 }' <<<"$first")
+		[[ $owner != none && $entries == 1 && $members == "$owner" ]] &&
+			if [[ $owner == "$was" ]]; then
+				[[ $notes == 1 ]]
+			else
+				((++moved)) && [[ $notes == 2 ]]
+			fi || {
+			echo "ticket $t (was $was's): owner $owner, $entries entries ($members), $notes notes"
+			echo "$output"
+			return 1
+		}
+	done
+	assert_equal "${#lines[@]}" 8
+	((moved > 0))
+	# Only entries dq made were deleted.
+	assert_equal "$(comm -23 <(cw_requests | jq -r 'select(.method == "DELETE") | .path | sub(".*/"; "")' | sort -u) \
+		<(jq -r 'select(.phase == "outcome") | .record.applied.entry // empty' "$journal" | sort -u))" ""
+}
+
+# The tickets whose first slot started by $1: stalled an hour later.
+booked_by() {
+	jq -r --arg t "$1" 'select(.phase == "outcome" and .at == "'"$NOW"'" and .record.slot.start <= $t) | .record.id' "$journal" | sort -n
+}
+
+@test "re-dispatch killed after the old entry's DELETE: the next cron run books the new owner once" {
+	redispatch_policy
+	kill_at 'stall@DELETE:^schedule/entries/\d+$:1'
+	ticket=$(jq -r 'select(.phase == "intent") | .record.id' "$journal" | tail -n1)
+	# Killed between the DELETE and the POST: the ticket has no entry.
+	run state
+	assert_line --regexp "^$ticket [a-z]+ 0 - 1$"
+	run --separate-stderr bash -c "$cron"
+	assert_success
+	assert_moved_once
+	# A ticket this run had given the dead run's slot was left as it was
+	# (its first owner, its entry), said, and is moved by the next run.
+	[[ $stderr == *"ticket $ticket: finishing run "*", which died: applied"* ]]
+	[[ $stderr == *"is taken by ticket $ticket, which this run finished for run "*"; the next run decides it again"* ]]
+	export DQ_NOW=2026-03-10T16:22:00Z
+	run --separate-stderr bash -c "$cron"
+	assert_success
+	assert_moved_once
+	run state
+	stalled=$(booked_by 2026-03-10T15:22:00Z)
+	[[ -n $stalled ]]
+	for t in $stalled; do
+		refute_line --regexp "^$t $(awk -v t="$t" '$1 == t { print $2 }' <<<"$first") "
+	done
+}
+
+@test "re-dispatch killed after the new entry's POST: the next cron run adds only the note" {
+	redispatch_policy
+	kill_at 'stall@POST:^schedule/entries$:1'
+	ticket=$(jq -r 'select(.phase == "intent") | .record.id' "$journal" | tail -n1)
+	cw_control POST reset-log >/dev/null
+	run --separate-stderr bash -c "$cron"
+	assert_success
+	assert_moved_once
+	# The dead run's ticket: no entry made again.
+	assert_equal "$(cw_requests | jq -r 'select(.method == "POST" and (.path | endswith("schedule/entries"))) | .body.objectId' | grep -cx "$ticket")" 0
 }
