@@ -21,6 +21,13 @@ struct pool {
 	struct dq_strlist ids;		/* sorted */
 	const char *name;
 	char *team;
+	/* The pool's eligible annotation as written, for every ticket
+	 * without a pod, previous owner or rejection, while the context
+	 * and the clock stay the same. */
+	char *judged;
+	size_t judged_len;
+	unsigned long judged_generation;
+	time_t judged_now;
 };
 struct judged {
 	unsigned long generation;
@@ -214,10 +221,11 @@ free_pool(struct lh_entry *e)
 	free(lh_entry_k(e));
 	dq_strlist_clear(&p->ids);
 	free(p->team);
+	free(p->judged);
 	free(p);
 }
 
-static const struct pool *
+static struct pool *
 find_pool(json_object *ticket)
 {
 	const char *ticket_team = dq_get_str(ticket, "team");
@@ -235,6 +243,8 @@ find_pool(json_object *ticket)
 	if (p) {
 		dq_strlist_clear(&p->ids);
 		free(p->team);
+		free(p->judged);
+		p->judged = NULL;
 	} else {
 		p = xcalloc(1, sizeof *p);
 		lh_table_insert(pools, key, p);
@@ -391,23 +401,22 @@ active_counts(json_object *cands)
 	return active;
 }
 
+/* Who of pool p could take a ticket of pod (or none), without
+ * previous_owner and whoever rejected it. */
 static json_object *
-judge(json_object *ticket, const char *previous_owner)
+judge(const struct pool *p, const char *pod, const char *previous_owner,
+    const struct dq_strlist *rejected)
 {
-	const struct pool *p = find_pool(ticket);
 	const struct dq_strlist *pool = &p->ids;
 	json_object *e = json_object_new_object();
 	json_object *cands = json_object_new_array();
 	json_object *excluded = json_object_new_array();
 	const char *team = p->team, *name = p->name;
-	const char *pod = dq_pods_of_company(pods, dq_get_str(ticket, "company"));
 	json_object *fallback = NULL;
 	time_t now = dq_now();
 	char pod_pool[512];
-	struct dq_holding h;
 
-	dq_holding(holdings, dq_get_str(ticket, "id"), &h);
-	if (pod && judge_pod(pod, pool, previous_owner, h.rejected, cands,
+	if (pod && judge_pod(pod, pool, previous_owner, rejected, cands,
 	    excluded) > 0) {
 		snprintf(pod_pool, sizeof pod_pool, "pod:%s", pod);
 		name = pod_pool;
@@ -415,7 +424,7 @@ judge(json_object *ticket, const char *previous_owner)
 		 * rules leave the pod's pool empty (DESIGN §4). */
 		fallback = json_object_new_array();
 		for (size_t i = 0; i < pool->n; i++)
-			if (!exclusion(pool->v[i], previous_owner, h.rejected,
+			if (!exclusion(pool->v[i], previous_owner, rejected,
 			    now))
 				json_object_array_add(fallback,
 				    json_object_new_string(pool->v[i]));
@@ -426,7 +435,7 @@ judge(json_object *ticket, const char *previous_owner)
 		}
 		for (size_t i = 0; i < pool->n; i++)
 			add_judged(pool->v[i], exclusion(pool->v[i], previous_owner,
-			    h.rejected, now), cands, excluded);
+			    rejected, now), cands, excluded);
 	}
 	json_object_object_add(e, "team", team ? json_object_new_string(team) : NULL);
 	json_object_object_add(e, "pool", json_object_new_string(name));
@@ -439,12 +448,35 @@ judge(json_object *ticket, const char *previous_owner)
 	return e;
 }
 
+/* Most tickets of a pool share one judgement: it is worked out and
+ * serialised once, and again only when the context or the clock moves. */
+static void
+write_pool_judgement(struct dq_input *in, struct pool *p)
+{
+	time_t now = dq_now();
+
+	if (!p->judged || p->judged_generation != dq_context_generation(ctx) ||
+	    p->judged_now != now) {
+		json_object *e = judge(p, NULL, NULL, NULL);
+
+		free(p->judged);
+		p->judged = xstrdup(dq_json_string(e));
+		p->judged_len = strlen(p->judged);
+		p->judged_generation = dq_context_generation(ctx);
+		p->judged_now = now;
+		json_object_put(e);
+	}
+	dq_write_annotated_json(in, "eligible", p->judged, p->judged_len);
+}
+
 static void
 ticket(struct dq_input *in, void *arg)
 {
 	json_object *watch = dq_get(in->rec, "watch");
 	bool cleared = dq_get_bool(watch, "clear", false);
-	const char *reason;
+	const char *reason, *pod, *previous_owner;
+	struct dq_holding h;
+	struct pool *p;
 
 	dq_need_str(in->rec, "ticket", "id");
 	meet_ticket(in->rec);
@@ -455,8 +487,15 @@ ticket(struct dq_input *in, void *arg)
 			dq_write_annotated(in, "dispatch", skipped(reason));
 		return;
 	}
-	dq_write_annotated(in, "eligible", judge(in->rec,
-	    cleared ? dq_get_str(watch, "previous_owner") : NULL));
+	p = find_pool(in->rec);
+	pod = dq_pods_of_company(pods, dq_get_str(in->rec, "company"));
+	previous_owner = cleared ? dq_get_str(watch, "previous_owner") : NULL;
+	dq_holding(holdings, dq_get_str(in->rec, "id"), &h);
+	if (pod || previous_owner || (h.rejected && h.rejected->n))
+		dq_write_annotated(in, "eligible",
+		    judge(p, pod, previous_owner, h.rejected));
+	else
+		write_pool_judgement(in, p);
 }
 
 int

@@ -152,6 +152,10 @@ void dq_write_input(const struct dq_input *in);
 /* Writes the input record with key set to value (value is consumed). The
  * raw line is reused when it can be, so annotating costs no reserialize. */
 void dq_write_annotated(struct dq_input *in, const char *key, json_object *value);
+/* The same with value already serialised (compact JSON, len bytes), for a
+ * stage that writes one annotation on many records. */
+void dq_write_annotated_json(struct dq_input *in, const char *key,
+    const char *json, size_t len);
 const char *dq_json_string(json_object *o);
 
 /* Accessors that treat a missing or null field alike. */

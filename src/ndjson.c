@@ -279,6 +279,20 @@ dq_write_annotated(struct dq_input *in, const char *key, json_object *value)
 	fputs("}\n", stdout);
 }
 
+void
+dq_write_annotated_json(struct dq_input *in, const char *key,
+    const char *json, size_t len)
+{
+	if (!in->compact || json_object_object_get_ex(in->rec, key, NULL)) {
+		dq_write_annotated(in, key, json_tokener_parse(json));
+		return;
+	}
+	fwrite(in->line, 1, in->len - 1, stdout);
+	printf(",\"%s\":", key);
+	fwrite(json, 1, len, stdout);
+	fputs("}\n", stdout);
+}
+
 const char *
 dq_json_string(json_object *o)
 {
