@@ -61,6 +61,7 @@ free_member(struct lh_entry *e)
 	struct dq_member *m = lh_entry_v(e);
 
 	dq_hours_free(&m->hours);
+	free(m->away);
 	json_object_put(m->rec);
 	free(m->id);
 	free(m);
@@ -216,6 +217,43 @@ optional_time(json_object *rec, const char *field, const char *id, time_t *out)
 	return true;
 }
 
+/* The member's "away" spans, sorted: [{"start", "end", "type"}]. */
+static size_t
+read_away(json_object *rec, const char *id, struct dq_span **out)
+{
+	json_object *away = dq_get(rec, "away");
+	struct dq_span *v;
+	size_t n;
+
+	*out = NULL;
+	if (!away)
+		return 0;
+	if (!json_object_is_type(away, json_type_array))
+		dq_die_data("member %s: \"away\" must be a list of {\"start\", "
+		    "\"end\", \"type\"}", id);
+	n = json_object_array_length(away);
+	v = xcalloc(n + 1, sizeof *v);
+	for (size_t i = 0; i < n; i++) {
+		json_object *a = json_object_array_get_idx(away, i);
+		json_object *type = dq_get(a, "type");
+
+		if (!json_object_is_type(a, json_type_object) ||
+		    (type && !json_object_is_type(type, json_type_string)))
+			dq_die_data("member %s: \"away\" must be a list of "
+			    "{\"start\", \"end\", \"type\"}", id);
+		if (!dq_time_parse(dq_get_str(a, "start"), &v[i].start) ||
+		    !dq_time_parse(dq_get_str(a, "end"), &v[i].end))
+			dq_die_data("member %s: away %zu: \"start\" and \"end\" "
+			    "must be RFC 3339 times", id, i + 1);
+		if (v[i].end < v[i].start)
+			dq_die_data("member %s: away %zu: \"end\" is before "
+			    "\"start\"", id, i + 1);
+	}
+	qsort(v, n, sizeof *v, dq_span_cmp);
+	*out = v;
+	return n;
+}
+
 static void
 add_member(struct dq_context *ctx, json_object *rec)
 {
@@ -266,13 +304,19 @@ add_member(struct dq_context *ctx, json_object *rec)
 		m->has_last = true;
 	}
 	m->has_created = optional_time(rec, "created_at", id, &m->created);
+	m->naway = read_away(rec, id, &m->away);
+	cal = dq_member_calendar(ctx, id);
 	if ((old = lookup(ctx->members, id))) {
 		m->run_seq = old->run_seq;
 		m->run_assigned = old->run_assigned;
+		for (size_t i = 0; i < old->naway; i++)
+			dq_calendar_remove(cal, old->away[i]);
 		lh_table_delete(ctx->members, id);
 	}
-	if ((cal = lookup(ctx->calendars, id)))	/* spans of the old hours */
-		dq_calendar_forget_hours(cal);
+	dq_calendar_forget_hours(cal);	/* spans of the old hours */
+	/* An absence is busy time, as an entry is (DESIGN §5). */
+	for (size_t i = 0; i < m->naway; i++)
+		dq_calendar_add(cal, m->away[i]);
 	lh_table_insert(ctx->members, m->id, m);
 }
 
@@ -723,6 +767,27 @@ dq_member_rr_cmp(const struct dq_member *a, const struct dq_member *b)
 	if ((c = cmp_time(a->has_created, a->created, b->has_created, b->created)))
 		return c;
 	return strcmp(a->id, b->id);
+}
+
+bool
+dq_member_away(const struct dq_member *m, time_t t, time_t *back)
+{
+	bool away = false;
+
+	/* Sorted by start: the spans from the one covering t onward that
+	 * leave no gap make one absence. */
+	for (size_t i = 0; i < m->naway && m->away[i].start <= t; i++) {
+		if (m->away[i].end <= t)
+			continue;
+		if (!away || m->away[i].end > *back)
+			*back = m->away[i].end;
+		away = true;
+	}
+	for (size_t i = 0; away && i < m->naway; i++)
+		if (m->away[i].start > t && m->away[i].start <= *back &&
+		    m->away[i].end > *back)
+			*back = m->away[i].end;
+	return away;
 }
 
 static struct run_ticket *

@@ -265,13 +265,23 @@ standing(const char *id, time_t now)
 {
 	static char why[64];
 	struct dq_member *m = dq_member_get(ctx, id);
+	time_t back;
 
 	if (!m)
 		return "unknown-member";
 	if (m->archived)
 		return "archived";
-	if (m->presence == DQ_OFFLINE)
+	/* Away now is offline, whatever the status says; but an earliest
+	 * slot can wait for a return within the horizon, the absence being
+	 * busy time on the calendar (DESIGN §5). A status OFFLINE with no
+	 * absence over now is the source's own word, and stands. */
+	if (dq_member_away(m, now, &back)) {
+		if (dq_policy.mode != DQ_MODE_EARLIEST_SLOT ||
+		    back >= now + (time_t)dq_policy.horizon_hours * 3600)
+			return "offline";
+	} else if (m->presence == DQ_OFFLINE) {
 		return "offline";
+	}
 	if (dq_member_full(m, dq_member_active(ctx, m,
 	    &dq_policy.inactive_statuses), why, sizeof why))
 		return why;

@@ -89,6 +89,53 @@ fetch_time(const char *s, char buf[DQ_TIMEBUF])
 	return dq_time_format(t, buf);
 }
 
+void
+fetch_away_add(json_object **away, const char *start, const char *end,
+    const char *type)
+{
+	json_object *span;
+
+	if (type && dq_strlist_has_icase(&dq_policy.available_in_out, type))
+		return;
+	if (!*away)
+		*away = json_object_new_array();
+	span = json_object_new_object();
+	fetch_set_str(span, "start", start);
+	fetch_set_str(span, "end", end);
+	fetch_set_str(span, "type", type);
+	json_object_array_add(*away, span);
+}
+
+static int
+span_cmp(const void *a, const void *b)
+{
+	json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b;
+	int c = strcmp(dq_get_str(x, "start"), dq_get_str(y, "start"));
+
+	return c ? c : strcmp(dq_get_str(x, "end"), dq_get_str(y, "end"));
+}
+
+bool
+fetch_away_settle(json_object *away)
+{
+	time_t now = dq_now(), start, end;
+	bool covered = false;
+
+	if (!away)
+		return false;
+	/* Normalised times in one form sort as strings. */
+	json_object_array_sort(away, span_cmp);
+	for (size_t i = 0; i < json_object_array_length(away); i++) {
+		json_object *span = json_object_array_get_idx(away, i);
+
+		if (dq_time_parse(dq_get_str(span, "start"), &start) &&
+		    dq_time_parse(dq_get_str(span, "end"), &end) &&
+		    start <= now && now < end)
+			covered = true;
+	}
+	return covered;
+}
+
 /* Ids that are numbers sort as numbers ("9" before "10"); the rest, and
  * numbers against the rest, as strings. */
 static int

@@ -340,6 +340,7 @@ struct dq_policy {
 	char *from, *csv_tickets, *csv_members;
 	char *credentials, *ca_file, *zone_map;
 	struct dq_strlist tickets, journals;
+	struct dq_strlist available_in_out;	/* In/Out types not absence */
 	char *member;			/* dq-explain: whose side to tell */
 	long history_days, parallel;
 	long connect_timeout, max_time, retries;	/* every HTTP request */
@@ -381,6 +382,9 @@ bool dq_mode_parse(const char *s, enum dq_mode *out);
 /* dq_did_you_mean for a word that is no mode. */
 const char *dq_mode_hint(const char *s);
 
+/* Whether a repeatable option still holds its default list: neither the
+ * policy file nor the command line gave it. */
+bool dq_policy_default(const struct dq_strlist *list);
 /* The instant the run acts at: --now or DQ_NOW, else the stream's run
  * record, else the system clock read once. */
 time_t dq_now(void);
@@ -399,6 +403,9 @@ struct dq_member {
 	const char *tz;		/* NULL: UTC */
 	bool tz_known;
 	struct dq_hours hours;
+	struct dq_span *away;	/* absences, sorted; busy time on the
+				 * member's calendar too */
+	size_t naway;
 	bool has_last, has_created;
 	time_t last_dispatched, created;
 	long run_seq;		/* > 0: dispatched in this run, in this order */
@@ -475,6 +482,9 @@ void dq_ticket_book(struct dq_context *ctx, const char *ticket,
  * decided as if the earlier had not come. */
 void dq_ticket_arrives(struct dq_context *ctx, const char *ticket,
 	size_t lineno);
+/* Whether one of m's away spans covers t; if so, *back is when the
+ * absence ends, spans that meet or overlap taken as one. */
+bool dq_member_away(const struct dq_member *m, time_t t, time_t *back);
 /* The calendar of member id, created empty when it has no entries. */
 struct dq_calendar *dq_member_calendar(struct dq_context *ctx, const char *id);
 /* Whether an entry record names ticket. */

@@ -22,7 +22,7 @@
 #include "fetch.h"
 
 enum ctype { C_STR, C_NULLABLE, C_LIST, C_LABELS, C_TIME, C_BOOL, C_COUNT,
-	C_STATUS, C_ZONE, C_HOURS, C_DATES, C_TEAMS, C_BOARDS };
+	C_STATUS, C_ZONE, C_HOURS, C_DATES, C_AWAY, C_TEAMS, C_BOARDS };
 
 struct column {
 	const char *field;
@@ -64,6 +64,7 @@ static const struct column member_columns[] = {
 	{ "tz", "tz|timezone|zone", C_ZONE },
 	{ "hours", "hours|workinghours", C_HOURS },
 	{ "holidays", "holidays", C_DATES },
+	{ "away", "away|absences|inout", C_AWAY },
 	{ "webhook", "webhook|webhookurl", C_STR },
 };
 
@@ -198,6 +199,41 @@ parse_hours(struct sheet *sh, const char *spec)
 	return hours;
 }
 
+/* Absences */
+
+/* "2026-11-23T13:00:00Z/2026-11-23T18:30:00Z Doctor; ..." -> the away
+ * spans; a type of --available-in-out is no absence. */
+static json_object *
+parse_away(struct sheet *sh, const char *spec)
+{
+	json_object *spans = split_list(spec, false), *away = NULL;
+
+	for (size_t i = 0; i < json_object_array_length(spans); i++) {
+		char *item = xstrdup(json_object_get_string(
+		    json_object_array_get_idx(spans, i)));
+		char *type = item + strcspn(item, " \t"), *slash;
+		char start[DQ_TIMEBUF], end[DQ_TIMEBUF];
+
+		if (*type)
+			*type++ = '\0';
+		type += strspn(type, " \t");
+		if (!(slash = strchr(item, '/')) || (*slash = '\0',
+		    !fetch_time(item, start)) || !fetch_time(slash + 1, end))
+			row_error(sh, "away: expected e.g. \"2026-11-23T13:00:00Z/"
+			    "2026-11-23T18:30:00Z Doctor\", not \"%s\"",
+			    json_object_get_string(json_object_array_get_idx(
+			    spans, i)));
+		if (strcmp(end, start) < 0)
+			row_error(sh, "away: \"%s\" ends before it starts",
+			    json_object_get_string(json_object_array_get_idx(
+			    spans, i)));
+		fetch_away_add(&away, start, end, *type ? type : NULL);
+		free(item);
+	}
+	json_object_put(spans);
+	return away ? away : json_object_new_array();
+}
+
 /* Cells */
 
 static void
@@ -269,6 +305,8 @@ cell_value(struct sheet *sh, const struct column *c, const char *v,
 		return json_object_new_string(v);
 	case C_HOURS:
 		return parse_hours(sh, v);
+	case C_AWAY:
+		return parse_away(sh, v);
 	case C_LIST:
 	case C_LABELS:
 		return split_list(v, true);
@@ -389,6 +427,9 @@ member_row(struct sheet *sh, char **cells)
 	    err, sizeof err))
 		row_error(sh, "%s", err);
 	dq_hours_free(&h);
+	/* DESIGN §2: OFFLINE while an absence covers now. */
+	if (fetch_away_settle(dq_get(rec, "away")))
+		fetch_set_str(rec, "status", "OFFLINE");
 	fetch_add(rec);
 }
 

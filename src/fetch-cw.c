@@ -51,7 +51,7 @@ struct board {
 static struct {
 	struct dq_cw *cw;
 	time_t now;
-	json_object *boards, *tickets, *history, *inout, *entries;
+	json_object *boards, *tickets, *history, *inout, *inout_types, *entries;
 	json_object *calendars, *members, *open, *other, *zones;
 	json_object *holidays;		/* holiday list id -> rows */
 	struct board *bv;
@@ -548,9 +548,11 @@ queue_start(void)
 	queue_history();
 	queue_entries();
 	c = dq_asprintf("dateBack>%s", now);
-	dq_cw_list(S.cw, "system/inOutBoards", c, "id,member/identifier,dateBack",
-	    append, S.inout);
+	dq_cw_list(S.cw, "system/inOutBoards", c, "id,member/identifier,"
+	    "inOutType/id,inOutType/name,dateBack,_info", append, S.inout);
 	free(c);
+	dq_cw_list(S.cw, "system/inOutTypes", NULL, "id,description", append,
+	    S.inout_types);
 	free(now);
 	dq_cw_list(S.cw, "schedule/calendars", NULL, CALENDAR_FIELDS,
 	    got_calendars, NULL);
@@ -857,21 +859,81 @@ zone_setup_of(const struct row *member)
 	return z;
 }
 
-static bool
-is_out(const char *who)
+/* The name of an In/Out entry's type: its reference's, else the type's
+ * own description; NULL when neither says. */
+static const char *
+inout_type(const struct row *entry)
 {
+	const char *name = ref_str(entry, "inOutType", "name");
+	long want, id;
+
+	if (name || !ref_num(entry, "inOutType", &want))
+		return name;
+	for (size_t i = 0; i < count(S.inout_types); i++) {
+		struct row row = row_at("system/inOutTypes", S.inout_types, i);
+
+		if (num(&row, "id", &id) && id == want)
+			return str(&row, "description");
+	}
+	return NULL;
+}
+
+/* Absences from the In/Out board, by member identifier: each entry not
+ * of an --available-in-out type, from when it was entered (the board
+ * keeps no start; else when it was last changed, else now) until
+ * dateBack (DESIGN §5). */
+static json_object *
+collect_away(void)
+{
+	json_object *by_member = json_object_new_object();
+
 	for (size_t i = 0; i < count(S.inout); i++) {
 		struct row row = row_at("system/inOutBoards", S.inout, i);
-		const char *id = ref_str(&row, "member", "identifier");
-		char buf[DQ_TIMEBUF];
-		const char *back = time_of(&row, "dateBack", NULL, buf);
-		time_t t;
+		const char *who = ref_str(&row, "member", "identifier");
+		const char *type = inout_type(&row);
+		char sbuf[DQ_TIMEBUF], ebuf[DQ_TIMEBUF];
+		const char *end = time_of(&row, "dateBack", NULL, ebuf);
+		const char *start = time_of(&row, "_info", "dateEntered", sbuf);
+		json_object *list = NULL;
 
-		if (id && !strcmp(id, who) && back && dq_time_parse(back, &t) &&
-		    t > S.now)
-			return true;
+		if (!start)
+			start = time_of(&row, "_info", "lastUpdated", sbuf);
+		if (!start)
+			start = dq_time_format(S.now, sbuf);
+		if (!who || !end || strcmp(start, end) >= 0)
+			continue;
+		json_object_object_get_ex(by_member, who, &list);
+		fetch_away_add(&list, start, end, type);
+		if (list && !dq_get(by_member, who))
+			json_object_object_add(by_member, who, list);
 	}
-	return false;
+	return by_member;
+}
+
+/* An --available-in-out type the site does not have is likely a typo,
+ * which would count working people as absent. */
+static void
+warn_unknown_types(void)
+{
+	const struct dq_strlist *l = &dq_policy.available_in_out;
+
+	if (dq_policy.quiet || dq_policy_default(l))
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		size_t t;
+
+		for (t = 0; t < count(S.inout_types); t++) {
+			struct row row = row_at("system/inOutTypes",
+			    S.inout_types, t);
+			const char *name = str(&row, "description");
+
+			if (name && !strcasecmp(name, l->v[i]))
+				break;
+		}
+		if (*l->v[i] && t == count(S.inout_types))
+			dq_warnx("--available-in-out \"%s\": no In/Out type of "
+			    "that name", l->v[i]);
+	}
 }
 
 /* Open tickets by owner, then by status. */
@@ -900,7 +962,7 @@ count_open(void)
 }
 
 static void
-emit_member(const struct row *row, json_object *open)
+emit_member(const struct row *row, json_object *open, json_object *absences)
 {
 	const char *who = str(row, "identifier");
 	const char *first = str(row, "firstName");
@@ -912,18 +974,20 @@ emit_member(const struct row *row, json_object *open)
 	const char *hired = time_of(row, "hireDate", NULL, buf);
 	struct row cal;
 	bool has_cal = calendar_of(row, &cal);
-	json_object *mine, *psa, *rec;
+	json_object *mine, *psa, *rec, *away;
 	long n;
 
 	if (!who || !num(row, "id", &n))
 		return;
+	away = dq_get(absences, who);
 	rec = new_record("member", who);
 	name = dq_asprintf("%s%s%s", first ? first : "", first && last ? " " : "",
 	    last ? last : "");
 	fetch_set_str(rec, "name", *name ? name : who);
 	free(name);
 	json_object_object_add(rec, "teams", teams_of(n));
-	fetch_set_str(rec, "status", is_out(who) ? "OFFLINE" : "ONLINE");
+	fetch_set_str(rec, "status", fetch_away_settle(away) ? "OFFLINE" :
+	    "ONLINE");
 	json_object_object_add(rec, "archived", json_object_new_boolean(archived));
 	json_object_object_add(rec, "open", json_object_object_get_ex(open, who,
 	    &mine) ? json_object_get(mine) : json_object_new_object());
@@ -935,6 +999,8 @@ emit_member(const struct row *row, json_object *open)
 		json_object_object_add(rec, "hours", calendar_hours(&cal));
 		json_object_object_add(rec, "holidays", calendar_holidays(&cal));
 	}
+	if (away)
+		json_object_object_add(rec, "away", json_object_get(away));
 	psa = json_object_new_object();
 	json_object_object_add(psa, "id", json_object_new_int64(n));
 	json_object_object_add(rec, "psa", psa);
@@ -1084,7 +1150,7 @@ emit_entry(const struct row *row)
 static void
 emit_all(void)
 {
-	json_object *open = count_open();
+	json_object *open = count_open(), *away = collect_away();
 
 	for (size_t b = 0; b < S.nb; b++) {
 		emit_board(&S.bv[b]);
@@ -1097,7 +1163,7 @@ emit_all(void)
 	for (size_t i = 0; i < count(S.members); i++) {
 		struct row row = row_at("system/members", S.members, i);
 
-		emit_member(&row, open);
+		emit_member(&row, open, away);
 	}
 	for (size_t i = 0; i < count(S.entries); i++) {
 		struct row row = row_at("schedule/entries", S.entries, i);
@@ -1115,6 +1181,7 @@ emit_all(void)
 		emit_ticket(&row);
 	}
 	json_object_put(open);
+	json_object_put(away);
 }
 
 /* The journal: open tickets dq assigned, for dq-watch (DESIGN §5, §6). */
@@ -1165,8 +1232,8 @@ static void
 free_state(void)
 {
 	json_object *all[] = { S.boards, S.tickets, S.history, S.inout,
-	    S.entries, S.calendars, S.members, S.open, S.other, S.holidays,
-	    S.zones };
+	    S.inout_types, S.entries, S.calendars, S.members, S.open, S.other,
+	    S.holidays, S.zones };
 
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		json_object_put(all[i]);
@@ -1189,6 +1256,7 @@ fetch_connectwise(void)
 	S.tickets = json_object_new_array();
 	S.history = json_object_new_array();
 	S.inout = json_object_new_array();
+	S.inout_types = json_object_new_array();
 	S.entries = json_object_new_array();
 	S.calendars = json_object_new_array();
 	S.members = json_object_new_array();
@@ -1200,6 +1268,7 @@ fetch_connectwise(void)
 		queue_journal();
 	dq_cw_run(S.cw);
 	dq_cw_close(S.cw);
+	warn_unknown_types();
 	emit_all();
 	free_state();
 }

@@ -7,6 +7,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fetch.h"
@@ -37,6 +38,26 @@ normalise_times(json_object *rec, const char *kind, const char *id)
 	}
 }
 
+/* A member's absences, each span's times in UTC too; the shape is the
+ * library's to check. */
+static void
+normalise_away(json_object *rec, const char *id)
+{
+	json_object *away = dq_get(rec, "away");
+
+	for (size_t i = 0; json_object_is_type(away, json_type_array) &&
+	    i < json_object_array_length(away); i++) {
+		json_object *span = json_object_array_get_idx(away, i);
+		char *where;
+
+		if (!json_object_is_type(span, json_type_object))
+			continue;
+		where = dq_asprintf("%s: away %zu", id ? id : "", i + 1);
+		normalise_times(span, "member", where);
+		free(where);
+	}
+}
+
 static void
 check_record(struct dq_context *ctx, const char *kind, json_object *rec)
 {
@@ -53,6 +74,8 @@ check_record(struct dq_context *ctx, const char *kind, json_object *rec)
 		id = dq_get_str(rec, "ticket");
 	}
 	normalise_times(rec, kind, id);
+	if (!strcmp(kind, "member"))
+		normalise_away(rec, id);
 	/* The library's checks for the kinds the stages keep as context. */
 	dq_context_add(ctx, kind, rec);
 }

@@ -13,6 +13,15 @@ void fetch_set_str(json_object *rec, const char *key, const char *value);
 /* Normalises an RFC 3339 time to UTC "...Z"; NULL when it is not one. */
 const char *fetch_time(const char *s, char buf[DQ_TIMEBUF]);
 
+/* Adds the absence [start, end) of In/Out type (NULL: none said) to the
+ * list *away, made when NULL, unless type is one of --available-in-out,
+ * which mean working elsewhere (DESIGN §5). Times are normalised. */
+void fetch_away_add(json_object **away, const char *start, const char *end,
+	const char *type);
+/* Sorts the list (NULL: none) by start, then end, and says whether one of
+ * its spans covers now: the member's status is then OFFLINE. */
+bool fetch_away_settle(json_object *away);
+
 /* fetch-snapshot.c: --from FILE; true when the snapshot set the clock. */
 bool fetch_snapshot(const char *path);
 

@@ -82,6 +82,19 @@ static const struct {
 	{ &dq_policy.target, targets },
 };
 
+/* The lists a repeatable option starts with; the first value the policy
+ * file or the command line gives replaces it. */
+static const struct {
+	struct dq_strlist *list;
+	const char *const *values;
+} list_defaults[] = {
+	/* DESIGN §5: these In/Out types mean working, somewhere else. */
+	{ &dq_policy.available_in_out, (const char *const[]){
+	  "Working Remotely", "Remote", "Work From Home", NULL } },
+};
+#define NDEFAULTS (sizeof list_defaults / sizeof list_defaults[0])
+static bool list_defaulted[NDEFAULTS];
+
 /* Sorted by name, the order --help lists them in. */
 static const struct opt opts[] = {
 	{ "ack", 0, OPT_ACTION, DQ_APPLY, &dq_policy.ack, 0, 0, NULL,
@@ -96,6 +109,9 @@ static const struct opt opts[] = {
 	  "the master toggle; no: dispatch nothing, write nothing" },
 	{ "auto-start", 0, OPT_BOOL, DQ_APPLY, &dq_policy.auto_start, 0, 0,
 	  NULL, "send the webhook when assigned (no: defer it to --start)" },
+	{ "available-in-out", 0, OPT_LIST, DQ_FETCH, &dq_policy.available_in_out,
+	  0, 0, "TYPE", "In/Out entries of TYPE are no absence (repeatable; "
+	  "default Working Remotely, Remote, Work From Home)" },
 	{ "backfill", 0, OPT_BOOL, DQ_SCHEDULE, &dq_policy.backfill, 0, 0, NULL,
 	  "also book owned tickets that no calendar entry names" },
 	{ "board", 'b', OPT_LIST, DQ_FETCH | DQ_WATCH | DQ_ELIGIBLE,
@@ -142,7 +158,8 @@ static const struct opt opts[] = {
 	{ "history-half-life-days", 0, OPT_INT, DQ_PICK,
 	  &dq_policy.history_half_life_days, 1, 3650, "N",
 	  "history counts half as much every N days (default 90)" },
-	{ "horizon-hours", 0, OPT_INT, DQ_FETCH | DQ_PICK | DQ_SCHEDULE,
+	{ "horizon-hours", 0, OPT_INT,
+	  DQ_FETCH | DQ_ELIGIBLE | DQ_PICK | DQ_SCHEDULE,
 	  &dq_policy.horizon_hours, 1, 168, "N",
 	  "book no slot starting more than N hours ahead (default 24)" },
 	{ "idle-minutes", 0, OPT_INT, DQ_WATCH, &dq_policy.idle_minutes,
@@ -164,7 +181,7 @@ static const struct opt opts[] = {
 	  1, 86400, "SECONDS", "stop a request after SECONDS (default 120)" },
 	{ "member", 0, OPT_STR, DQ_EXPLAIN, &dq_policy.member, 0, 0, "ID",
 	  "say what happened to member ID on the ticket" },
-	{ "mode", 'm', OPT_MODE, DQ_PICK, &dq_policy.mode, 0, 0, "MODE",
+	{ "mode", 'm', OPT_MODE, DQ_ELIGIBLE | DQ_PICK, &dq_policy.mode, 0, 0, "MODE",
 	  "how to choose the owner (default round-robin)" },
 	{ "note", 0, OPT_BOOL, DQ_APPLY, &dq_policy.note, 0, 0, NULL,
 	  "post an internal note on each ticket explaining the decision" },
@@ -400,6 +417,11 @@ apply(const struct opt *o, const char *val, bool negated)
 		*(long *)o->value = n;
 		return NULL;
 	case OPT_LIST:
+		for (size_t i = 0; i < NDEFAULTS; i++)
+			if (list_defaults[i].list == o->value && list_defaulted[i]) {
+				dq_strlist_clear(o->value);
+				list_defaulted[i] = false;
+			}
 		dq_strlist_add(o->value, val);
 		return NULL;
 	case OPT_TIME:
@@ -698,6 +720,11 @@ dq_policy_load(int argc, char **argv, unsigned prog, const char *synopsis,
 	int c;
 
 	dq_setprogname(argv[0]);
+	for (size_t i = 0; i < NDEFAULTS; i++) {
+		for (const char *const *v = list_defaults[i].values; *v; v++)
+			dq_strlist_add(list_defaults[i].list, *v);
+		list_defaulted[i] = true;
+	}
 	/* A parent may hand SIGPIPE down ignored; a filter must die of it. */
 	signal(SIGPIPE, SIG_DFL);
 	/* "-" for the first pass only: it leaves the operands where they
@@ -876,6 +903,15 @@ dq_policy_digest(unsigned prog, const char *extra, size_t extralen)
 	memcpy(out, "sha256:", 7);
 	dq_hex(md, 32, out + 7);
 	return out;
+}
+
+bool
+dq_policy_default(const struct dq_strlist *list)
+{
+	for (size_t i = 0; i < NDEFAULTS; i++)
+		if (list_defaults[i].list == list)
+			return list_defaulted[i];
+	return false;
 }
 
 static time_t run_now;

@@ -105,7 +105,7 @@ Try '$p --help' for more information."
 	assert_output --regexp "^dq-explain \\(dq\\) [0-9]+\\.[0-9]+\\.[0-9]+$"
 	run --separate-stderr dq-explain --mode least-active 1 < /dev/null
 	assert_failure 64
-	assert_equal "${stderr_lines[0]}" "dq-explain: unknown option --mode (an option of dq-pick)"
+	assert_equal "${stderr_lines[0]}" "dq-explain: unknown option --mode (an option of dq-eligible or dq-pick)"
 }
 
 @test "an option of another dq program is unknown on this one's command line" {

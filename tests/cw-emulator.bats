@@ -154,6 +154,15 @@ patch() {
 	assert_output '[{"member":{"identifier":"pnguyen"}},{"member":{"identifier":"lchen"}}]'
 }
 
+@test "the In/Out board: its type by reference name, _info in fields; the types by description" {
+	run cw_curl "$CW_URL/system/inOutBoards" -G \
+		--data-urlencode 'conditions=dateBack > [2026-03-10T15:00:00Z] and inOutType/name = "vacation"' \
+		-d fields=member/identifier,inOutType/name,_info/dateEntered
+	assert_output '[{"member":{"identifier":"pnguyen"},"inOutType":{"name":"Vacation"},"_info":{"dateEntered":"2026-03-06T22:00:00Z"}}]'
+	run cw_curl "$CW_URL/system/inOutTypes" -G --data-urlencode 'conditions=description like "%Remote%"'
+	assert_output '[{"id":5,"description":"Working Remotely"}]'
+}
+
 @test "conditions: malformed input is a 400 with a ConnectWise error body" {
 	local bad
 	for bad in 'bogus = 1' 'owner/identifier = adoe' 'requiredDate > "2026-03-01"' \

@@ -177,6 +177,10 @@ Emulation choices (where the reference is UNCONFIRMED or silent)
     internalAnalysisFlag, resolutionFlag.
   * A write body must have a JSON Content-Type, else 415 (libcurl posts
     application/x-www-form-urlencoded by default).
+  * The In/Out board has no start, only dateBack (the reference finds
+    no dateStart); entries stay listed after dateBack has passed, so a
+    client asks for dateBack>[now].  An entry's inOutType reference
+    carries the name the data file gives it, the type's description.
   * Responses are compact JSON, Content-Type
     "application/vnd.connectwise.com+json; version=V; charset=utf-8" (V as
     asked for in Accept, else the data file's server version, which is

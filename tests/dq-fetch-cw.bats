@@ -311,7 +311,7 @@ Try 'dq-fetch --help' for more information."
 	run bash -c "cw_requests | jq -r 'select(.params.page) | [.params.pageSize, (.params.fields | length > 0)] | join(\" \")' | sort -u"
 	assert_output "1000 true"
 	run bash -c "cw_requests | wc -l"
-	assert_output 18
+	assert_output 19
 }
 
 @test "requests run in parallel; --parallel 1 runs them one at a time" {
@@ -423,6 +423,8 @@ Try 'dq-fetch --help' for more information."
 	run bash -c "cw_requests | jq -r .auth | sort | uniq -c | awk '{print \$2}'"
 	assert_output "bad"
 	# The first requests only, none of them twice: a refusal is final.
+	# Nine go out first; --parallel's 8 are in flight when the first
+	# refusal ends the run.
 	run bash -c "cw_requests | jq -r '.path + .query' | sort | uniq -d"
 	assert_output ""
 	run bash -c "cw_requests | wc -l"
@@ -450,7 +452,7 @@ Try 'dq-fetch --help' for more information."
 	need_pty
 	run script -qec "dq-fetch --connectwise --now $NOW >/dev/null" /dev/null
 	assert_success
-	assert_output --partial "dq-fetch: 18/18 requests"
+	assert_output --partial "dq-fetch: 19/19 requests"
 	[[ $output == *$'\r'"$(printf '%40s' '')"$'\r' ]]
 }
 
@@ -458,7 +460,7 @@ Try 'dq-fetch --help' for more information."
 	run --separate-stderr fetch --verbose
 	assert_success
 	assert_regex "$stderr" 'dq-fetch: GET /service/boards\?conditions=inactiveFlag=false&fields=id,name&orderBy=id asc&pageSize=1000&page=1: 200 \([0-9]+ ms\)'
-	assert_equal "$(grep -c '^dq-fetch: GET /' <<<"$stderr")" 18
+	assert_equal "$(grep -c '^dq-fetch: GET /' <<<"$stderr")" 19
 }
 
 @test "secrets never reach stdout or stderr" {

@@ -77,6 +77,19 @@ blank_run() {
 	assert_equal "${#lines[@]}" 3
 }
 
+@test "--from: away spans come through with their times in UTC; a bad one is exit 65" {
+	run -0 dq-fetch --now 2026-11-23T17:00:00Z --from - <<-'EOF'
+	{"kind":"member","id":"t","status":"OFFLINE","away":[{"start":"2026-11-23T14:00:00+01:00","end":"2026-11-23T18:30:00Z","type":"Doctor"}]}
+	EOF
+	assert_line --index 1 '{"kind":"member","id":"t","status":"OFFLINE","away":[{"start":"2026-11-23T13:00:00Z","end":"2026-11-23T18:30:00Z","type":"Doctor"}]}'
+	run -65 dq-fetch --from - <<<'{"kind":"member","id":"t","away":[{"start":"soon","end":"2026-11-23T18:30:00Z"}]}'
+	assert_output 'dq-fetch: line 1: member t: away 1: "start" is not an RFC 3339 time'
+	run -65 dq-fetch --from - <<<'{"kind":"member","id":"t","away":[{"start":"2026-11-23T19:00:00Z","end":"2026-11-23T18:30:00Z"}]}'
+	assert_output 'dq-fetch: line 1: member t: away 1: "end" is before "start"'
+	run -65 dq-fetch --from - <<<'{"kind":"member","id":"t","away":"today"}'
+	assert_output 'dq-fetch: line 1: member t: "away" must be a list of {"start", "end", "type"}'
+}
+
 @test "--from: ids that are numbers sort as numbers" {
 	run dq-fetch --now 2026-11-23T15:00:00Z --from - <<-'EOF'
 	{"kind":"team","id":"10"}
@@ -181,6 +194,26 @@ blank_run() {
 	printf 'id,Ticket Number\n1,2\n' >"$BATS_TEST_TMPDIR/t.csv"
 	run -65 dq-fetch --csv-tickets "$BATS_TEST_TMPDIR/t.csv"
 	assert_output --partial 'row 1: columns "id" and "Ticket Number" are both "id"'
+}
+
+@test "CSV: an away column; its --available-in-out types are no absence; OFFLINE while away" {
+	printf 'id\n1\n' >"$BATS_TEST_TMPDIR/t.csv"
+	cat >"$BATS_TEST_TMPDIR/m.csv" <<-'EOF'
+	id,status,away
+	t,online,2026-11-24T09:00:00-05:00/2026-11-24T12:00:00-05:00 working remotely; 2026-11-23T13:00:00Z/2026-11-23T18:30:00Z Doctor
+	u,,2026-11-25T13:00:00Z/2026-11-25T18:30:00Z
+	EOF
+	run -0 dq-fetch --now 2026-11-23T17:00:00Z --csv-tickets "$BATS_TEST_TMPDIR/t.csv" --csv-members "$BATS_TEST_TMPDIR/m.csv"
+	assert_line --index 1 '{"kind":"member","id":"t","status":"OFFLINE","away":[{"start":"2026-11-23T13:00:00Z","end":"2026-11-23T18:30:00Z","type":"Doctor"}]}'
+	assert_line --index 2 '{"kind":"member","id":"u","away":[{"start":"2026-11-25T13:00:00Z","end":"2026-11-25T18:30:00Z","type":null}]}'
+	run -0 dq-fetch --now 2026-11-23T19:00:00Z --available-in-out Doctor --csv-tickets "$BATS_TEST_TMPDIR/t.csv" --csv-members "$BATS_TEST_TMPDIR/m.csv"
+	assert_line --index 1 '{"kind":"member","id":"t","status":"ONLINE","away":[{"start":"2026-11-24T14:00:00Z","end":"2026-11-24T17:00:00Z","type":"working remotely"}]}'
+	printf 'id,away\nt,2026-11-23/x\n' >"$BATS_TEST_TMPDIR/m.csv"
+	run -65 dq-fetch --csv-tickets "$BATS_TEST_TMPDIR/t.csv" --csv-members "$BATS_TEST_TMPDIR/m.csv"
+	assert_output "dq-fetch: $BATS_TEST_TMPDIR/m.csv: row 2: away: expected e.g. \"2026-11-23T13:00:00Z/2026-11-23T18:30:00Z Doctor\", not \"2026-11-23/x\""
+	printf 'id,away\nt,2026-11-23T19:00:00Z/2026-11-23T18:00:00Z\n' >"$BATS_TEST_TMPDIR/m.csv"
+	run -65 dq-fetch --csv-tickets "$BATS_TEST_TMPDIR/t.csv" --csv-members "$BATS_TEST_TMPDIR/m.csv"
+	assert_output --partial 'row 2: away: "2026-11-23T19:00:00Z/2026-11-23T18:00:00Z" ends before it starts'
 }
 
 @test "CSV: a missing file is exit 66" {

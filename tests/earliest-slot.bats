@@ -117,3 +117,56 @@ dq-pick: line 5: member y: unknown time zone "Mars/Olympus"'
 	run -0 field 1001 '.dispatch.reason' < "$BATS_TEST_TMPDIR/a"
 	assert_output '"earliest-slot:2026-11-23T16:10:00Z"'
 }
+
+# Monday 2026-11-23 at 17:00Z: t works 08:00-22:00 UTC on Mondays and
+# Tuesdays; AWAY is its "away" list. Extra records go before the ticket.
+absent() {
+	local away=$1
+	shift
+	printf '%s\n' \
+	    '{"kind":"run","id":"away","now":"2026-11-23T17:00:00Z"}' \
+	    "{\"kind\":\"member\",\"id\":\"t\",\"teams\":[\"1\"],\"status\":\"OFFLINE\",\"open\":{},\"tz\":\"UTC\",\"hours\":{\"mon\":[\"08:00\",\"22:00\"],\"tue\":[\"08:00\",\"22:00\"]},\"away\":$away}" \
+	    '{"kind":"team","id":"1","name":"Desk","boards":["Help Desk"],"members":["t"],"default":true}' \
+	    "$@" \
+	    '{"kind":"ticket","id":"7","summary":"Outlook crashes on start","board":"Help Desk","status":"New","company":"Acme Corp","owner":null,"team":null}'
+}
+export -f absent
+DOCTOR='[{"start":"2026-11-23T13:00:00Z","end":"2026-11-23T18:30:00Z","type":"Doctor"}]'
+
+@test "away now, back within the horizon: a candidate, booked after the absence and its buffer" {
+	printf 'mode = earliest-slot\nbuffer-minutes = 10\n' > "$BATS_TEST_TMPDIR/policy"
+	export DQ_POLICY="$BATS_TEST_TMPDIR/policy"
+	run -0 bash -c "absent '$DOCTOR' | dq-eligible | dq-pick | dq-schedule"
+	run -0 field 7 '[.eligible.candidates, .dispatch.reason, .slot]' <<< "$output"
+	assert_output '[["t"],"earliest-slot:2026-11-23T18:40:00Z",{"member":"t","start":"2026-11-23T18:40:00Z","end":"2026-11-23T19:10:00Z","buffer_minutes":10}]'
+	# Any other mode: offline.
+	run -0 bash -c "absent '$DOCTOR' | dq-eligible --mode least-active"
+	run -0 field 7 '.eligible | [.candidates, .excluded]' <<< "$output"
+	assert_output '[[],[{"why":"offline","ids":["t"]}]]'
+}
+
+@test "absences that meet are one; back after the horizon is offline" {
+	local away='[{"start":"2026-11-23T18:30:00Z","end":"2026-11-24T20:00:00Z","type":"Sick"},{"start":"2026-11-23T13:00:00Z","end":"2026-11-23T18:30:00Z","type":"Doctor"}]'
+	run -0 bash -c "absent '$away' | dq-eligible --mode earliest-slot"
+	run -0 field 7 '.eligible | [.candidates, .excluded]' <<< "$output"
+	assert_output '[[],[{"why":"offline","ids":["t"]}]]'
+	run -0 bash -c "absent '$away' | dq-eligible --mode earliest-slot --horizon-hours 30 | dq-pick --mode earliest-slot --horizon-hours 30"
+	run -0 field 7 '.dispatch.reason' <<< "$output"
+	assert_output '"earliest-slot:2026-11-24T20:10:00Z"'
+}
+
+@test "OFFLINE with no absence over now stays offline; an absence over now is offline whatever the status" {
+	local later='[{"start":"2026-11-23T19:00:00Z","end":"2026-11-23T20:00:00Z","type":"Doctor"}]'
+	run -0 bash -c "absent '$later' | dq-eligible --mode earliest-slot"
+	run -0 field 7 '.eligible.excluded' <<< "$output"
+	assert_output '[{"why":"offline","ids":["t"]}]'
+	run -0 bash -c "absent '$DOCTOR' | sed 's/\"OFFLINE\"/\"ONLINE\"/' | dq-eligible --mode round-robin"
+	run -0 field 7 '.eligible.excluded' <<< "$output"
+	assert_output '[{"why":"offline","ids":["t"]}]'
+}
+
+@test "a member record that replaces another takes its absences off the calendar" {
+	run -0 bash -c "absent '$DOCTOR' '{\"kind\":\"member\",\"id\":\"t\",\"teams\":[\"1\"],\"status\":\"ONLINE\",\"tz\":\"UTC\",\"hours\":{\"mon\":[\"08:00\",\"22:00\"]}}' | dq-eligible --mode earliest-slot | dq-pick --mode earliest-slot"
+	run -0 field 7 '.dispatch.reason' <<< "$output"
+	assert_output '"earliest-slot:2026-11-23T17:10:00Z"'
+}
