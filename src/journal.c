@@ -751,14 +751,15 @@ track(struct dq_journal *j, const char *text)
 	json_object_put(line);
 }
 
-/* Reads what other processes appended since the last look. */
+/* Reads what other processes appended since the last look, line by line
+ * as for readers: a line longer than DQ_MAX_LINE stops the run, and what
+ * follows the last newline (a line being written) is passed over. */
 static void
 catch_up(struct dq_journal *j)
 {
 	struct stat st;
-	struct dq_buf b = { 0 };
+	struct dq_buf b = { 0 };	/* the line being read */
 	char chunk[65536];
-	size_t start = 0;
 
 	if (fstat(j->fd, &st) != 0)
 		dq_die(DQ_EXIT_IO, "%s: %s", j->path, strerror(errno));
@@ -776,21 +777,31 @@ catch_up(struct dq_journal *j)
 	}
 	while (j->offset < st.st_size) {
 		ssize_t n = pread(j->fd, chunk, sizeof chunk, j->offset);
+		const char *p = chunk, *end;
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			dq_die(DQ_EXIT_IO, "%s: read error%s%s", j->path,
 			    n ? ": " : "", n ? strerror(errno) : "");
-		dq_buf_add(&b, chunk, (size_t)n);
 		j->offset += n;
-	}
-	for (size_t i = 0; i < b.len; i++) {
-		if (b.s[i] != '\n')
-			continue;
-		b.s[i] = '\0';
-		track(j, b.s + start);
-		start = i + 1;
+		for (end = chunk + n; p < end; ) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t len = (size_t)((nl ? nl : end) - p);
+
+			if (b.len + len + (nl != NULL) > DQ_MAX_LINE)
+				dq_die(DQ_EXIT_DATA, "%s: line %zu: longer than "
+				    "%d MiB", j->path, j->lines + 1,
+				    DQ_MAX_LINE >> 20);
+			dq_buf_add(&b, p, len);
+			if (!nl)
+				break;
+			track(j, b.s ? b.s : "");
+			b.len = 0;
+			if (b.s)
+				b.s[0] = '\0';
+			p = nl + 1;
+		}
 	}
 	free(b.s);
 }

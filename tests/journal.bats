@@ -321,3 +321,27 @@ Try 'dq-eligible --help' for more information."
 	assert_failure 65
 	assert_equal "$stderr" "dq-pick: /dev/zero: line 1: longer than 16 MiB"
 }
+
+@test "a line over 16 MiB that another run appends while dq-apply runs stops it (exit 65)" {
+	# Another run appends its line after dq-apply has read the journal
+	# at its start and before it writes: the stream comes through a fifo,
+	# and more of it than a pipe holds is taken only once dq-apply reads
+	# its stream, which it does after reading the journal.
+	: >"$journal"
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	dq-apply --commit --target none --journal "$journal" \
+		<"$BATS_TEST_TMPDIR/in" >/dev/null 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	exec 3>"$BATS_TEST_TMPDIR/in"
+	for i in $(seq 1 2000); do
+		echo "{\"kind\":\"note\",\"id\":\"$i\",\"text\":\"$(printf '%0200d' 0)\"}"
+	done >&3
+	{ printf '{"kind":"journal","phase":"event","run":"other","seq":1,"at":"2026-03-10T15:00:00Z","commit":true,"record":{"kind":"event","type":"X","ticket":"1","pad":"'
+	  head -c $((17 << 20)) /dev/zero | tr '\0' x
+	  printf '"}}\n'; } >>"$journal"
+	exec 3>&-
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 65
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "dq-apply: $journal: line 1: longer than 16 MiB"
+}
