@@ -1084,6 +1084,43 @@ failed(struct job *jb, const struct dq_cw_reply *reply)
 	done(jb, "failed");
 }
 
+/* Whether field (NULL: the whole; where is "GET /service/tickets/5001",
+ * or that and a row) of a ConnectWise reply is of the type dq relies on, or absent or null where
+ * optional. A wrong shape fails the ticket, exit 65, naming the request and
+ * field, as dq-fetch stops on one: it is never read as an empty value,
+ * which could post a note twice or take an owned ticket for a free one. */
+static bool
+shaped(struct job *jb, const char *where, const char *field, json_object *v,
+    enum json_type type, bool optional)
+{
+	const char *is = v ? dq_json_shape(v) : "missing";
+
+	if ((optional && !v) || json_object_is_type(v, type))
+		return true;
+	if (field)
+		fail(jb, DQ_EXIT_DATA, "%s: \"%s\" is %s, expected %s", where,
+		    field, is, dq_json_type_shape(type));
+	else
+		fail(jb, DQ_EXIT_DATA, "%s: is %s, expected %s", where, is,
+		    dq_json_type_shape(type));
+	done(jb, "failed");
+	return false;
+}
+
+/* A reference {id, name, identifier} of a ticket reply: an object if
+ * present, with key of type. */
+static bool
+shaped_ref(struct job *jb, const char *where, json_object *t, const char *ref,
+    const char *key, enum json_type type)
+{
+	json_object *o = dq_get(t, ref);
+	char field[64];
+
+	snprintf(field, sizeof field, "%s/%s", ref, key);
+	return shaped(jb, where, ref, o, json_type_object, true) &&
+	    (!o || shaped(jb, where, field, dq_get(o, key), type, false));
+}
+
 static void step_note(struct job *jb);
 static void step_entry(struct job *jb);
 
@@ -1096,12 +1133,22 @@ got_notes(const struct dq_cw_reply *reply, void *arg)
 		failed(jb, reply);
 		return;
 	}
-	for (size_t i = 0; i < json_object_array_length(reply->body); i++)
-		if (same(dq_get_str(json_object_array_get_idx(reply->body, i),
-		    "text"), jb->note, false)) {
+	for (size_t i = 0; i < json_object_array_length(reply->body); i++) {
+		json_object *row = json_object_array_get_idx(reply->body, i);
+		char *where = dq_asprintf("GET /service/tickets/%ld/notes: row %zu",
+		    jb->psa_id, i + 1);
+		bool ok = shaped(jb, where, NULL, row, json_type_object, false) &&
+		    shaped(jb, where, "text", dq_get(row, "text"),
+		    json_type_string, true);
+
+		free(where);
+		if (!ok)
+			return;
+		if (same(dq_get_str(row, "text"), jb->note, false)) {
 			done(jb, jb->wrote ? "applied" : "unchanged");
 			return;
 		}
+	}
 	jb->look_note = false;
 	step_note(jb);
 }
@@ -1156,8 +1203,14 @@ got_entries(const struct dq_cw_reply *reply, void *arg)
 	}
 	jb->look_entry = false;
 	if (json_object_array_length(reply->body) > 0) {
-		jb->entry_id = (long)json_object_get_int64(dq_get(
-		    json_object_array_get_idx(reply->body, 0), "id"));
+		json_object *row = json_object_array_get_idx(reply->body, 0);
+
+		if (!shaped(jb, "GET /schedule/entries: row 1", NULL, row,
+		    json_type_object, false) ||
+		    !shaped(jb, "GET /schedule/entries: row 1", "id",
+		    dq_get(row, "id"), json_type_int, false))
+			return;
+		jb->entry_id = (long)json_object_get_int64(dq_get(row, "id"));
 		jb->posts = 0;
 		step_note(jb);
 	} else {
@@ -1172,6 +1225,9 @@ posted_entry(const struct dq_cw_reply *reply, void *arg)
 
 	if (reply->exit == DQ_EXIT_OK) {
 		jb->wrote = true;
+		if (!shaped(jb, "POST /schedule/entries", "id",
+		    dq_get(reply->body, "id"), json_type_int, false))
+			return;
 		jb->entry_id = (long)json_object_get_int64(dq_get(reply->body,
 		    "id"));
 		jb->posts = 0;
@@ -1288,12 +1344,23 @@ got_ticket(const struct dq_cw_reply *reply, void *arg)
 	struct job *jb = arg;
 	json_object *t = reply->body, *team = dq_get(dq_get(t, "team"), "id");
 	struct state now, decided;
-	char *path;
+	char *path, *where;
+	bool ok;
 
 	if (reply->exit != DQ_EXIT_OK) {
 		failed(jb, reply);
 		return;
 	}
+	where = dq_asprintf("GET /service/tickets/%ld", jb->psa_id);
+	ok = shaped(jb, where, NULL, t, json_type_object, false) &&
+	    shaped_ref(jb, where, t, "owner", "identifier", json_type_string) &&
+	    shaped_ref(jb, where, t, "team", "id", json_type_int) &&
+	    shaped_ref(jb, where, t, "status", "name", json_type_string) &&
+	    shaped_ref(jb, where, t, "status", "id", json_type_int) &&
+	    shaped_ref(jb, where, t, "board", "name", json_type_string);
+	free(where);
+	if (!ok)
+		return;
 	if (json_object_is_type(team, json_type_int))
 		snprintf(jb->psa_team, sizeof jb->psa_team, "%lld",
 		    (long long)json_object_get_int64(team));

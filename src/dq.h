@@ -165,6 +165,10 @@ bool dq_get_bool(json_object *rec, const char *key, bool dflt);
 /* rec's string field, which a record of kind must have non-empty: else
  * the program stops with the record's line (exit 65). */
 const char *dq_need_str(json_object *rec, const char *kind, const char *field);
+/* What a JSON value is, in words for messages: "a string", "a list";
+ * "null" for NULL, which is also what dq_get gives for a JSON null. */
+const char *dq_json_shape(json_object *v);
+const char *dq_json_type_shape(enum json_type type);
 /* Adds id to an `excluded` list grouped by why (DESIGN §2): the group of
  * that exact why, made at the end if it is new. */
 void dq_exclude(json_object *excluded, const char *id, const char *why);

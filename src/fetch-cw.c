@@ -88,20 +88,6 @@ struct row {
 	size_t index;		/* its place in the list, from 0 */
 };
 
-static const char *
-shape_of(json_object *v)
-{
-	switch (json_object_get_type(v)) {
-	case json_type_boolean:	return "true or false";
-	case json_type_double:	return "a fraction";
-	case json_type_int:	return "a number";
-	case json_type_object:	return "an object";
-	case json_type_array:	return "a list";
-	case json_type_string:	return "a string";
-	default:		return "null";
-	}
-}
-
 /* Stops the run: field (or field/sub) of r "is a list, expected ...",
  * or, for a string of the wrong form (v NULL), "is not ...". */
 static _Noreturn void
@@ -124,7 +110,7 @@ static _Noreturn void
 bad_shape(const struct row *r, const char *field, const char *sub,
     json_object *v, const char *want)
 {
-	bad(r, field, sub, v ? shape_of(v) : "missing", want);
+	bad(r, field, sub, v ? dq_json_shape(v) : "missing", want);
 }
 
 static _Noreturn void
@@ -143,7 +129,7 @@ row_at(const char *path, json_object *rows, size_t i)
 	snprintf(r.path, sizeof r.path, "%s", path);
 	if (!json_object_is_type(r.o, json_type_object))
 		dq_die(DQ_EXIT_DATA, "GET /%s: row %zu is %s, expected an object",
-		    path, i + 1, shape_of(r.o));
+		    path, i + 1, dq_json_shape(r.o));
 	return r;
 }
 

@@ -319,6 +319,26 @@ dq_need_str(json_object *rec, const char *kind, const char *field)
 	return s;
 }
 
+const char *
+dq_json_type_shape(enum json_type type)
+{
+	switch (type) {
+	case json_type_boolean:	return "true or false";
+	case json_type_double:	return "a fraction";
+	case json_type_int:	return "a number";
+	case json_type_object:	return "an object";
+	case json_type_array:	return "a list";
+	case json_type_string:	return "a string";
+	default:		return "null";
+	}
+}
+
+const char *
+dq_json_shape(json_object *v)
+{
+	return dq_json_type_shape(json_object_get_type(v));
+}
+
 void
 dq_exclude(json_object *excluded, const char *id, const char *why)
 {

@@ -537,3 +537,26 @@ outcome 8 applied 2026-03-10T15:10:00Z ezhao"
 	assert_equal "$(new_entries | awk '$2 != 1')" ""
 	assert_equal "$(new_entries | wc -l)" "$(assigned_ids | wc -l)"
 }
+
+@test "a ConnectWise reply of the wrong shape fails that ticket, exit 65, naming the request and field" {
+	# The ticket read back before the PATCH: an owner whose identifier is
+	# a number is not "no owner", so nothing is written over it.
+	cw_control POST fault '{"status": 200, "method": "GET", "path": "^service/tickets/5001$", "count": 1, "body": {"id": 5001, "owner": {"id": 7, "identifier": 7}}}' >/dev/null
+	run --separate-stderr dq-apply --commit "$decided"
+	assert_failure 65
+	assert_equal "$stderr" 'dq-apply: ticket 5001: GET /service/tickets/5001: "owner/identifier" is a number, expected a string'
+	out=$output
+	run outcomes <<<"$out"
+	assert_line "5001 failed"
+	assert_equal "$(outcomes <<<"$out" | grep -c applied)" 7
+	assert_equal "$(writes | grep -c '^PATCH service/tickets/5001 ')" 0
+}
+
+@test "a schedule entry POST answered without a numeric id is exit 65, not entry 0" {
+	cw_control POST fault '{"status": 200, "method": "POST", "path": "^schedule/entries$", "count": 1, "body": {"id": "x"}}' >/dev/null
+	run --separate-stderr dq-apply --commit --journal "$journal" "$decided"
+	assert_failure 65
+	assert_regex "$stderr" '^dq-apply: ticket 50[0-9]{2}: POST /schedule/entries: "id" is a string, expected a number$'
+	run jq -c 'select(.phase == "outcome" and .record.applied.outcome == "failed") | .record.applied.entry' "$journal"
+	assert_output null
+}
