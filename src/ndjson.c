@@ -259,6 +259,18 @@ dq_write_input(const struct dq_input *in)
 		dq_write(in->rec);
 }
 
+/* Writes the raw line of in with "key": json (len bytes) spliced in
+ * before its closing brace. */
+static void
+splice(const struct dq_input *in, const char *key, const char *json,
+    size_t len)
+{
+	fwrite(in->line, 1, in->len - 1, stdout);
+	printf(",\"%s\":", key);
+	fwrite(json, 1, len, stdout);
+	fputs("}\n", stdout);
+}
+
 void
 dq_write_annotated(struct dq_input *in, const char *key, json_object *value)
 {
@@ -271,12 +283,8 @@ dq_write_annotated(struct dq_input *in, const char *key, json_object *value)
 		dq_write(in->rec);
 		return;
 	}
-	/* Splice the new member before the closing brace of the raw line. */
 	v = json_object_to_json_string_length(value, DQ_JSON_FLAGS, &vlen);
-	fwrite(in->line, 1, in->len - 1, stdout);
-	printf(",\"%s\":", key);
-	fwrite(v, 1, vlen, stdout);
-	fputs("}\n", stdout);
+	splice(in, key, v, vlen);
 }
 
 void
@@ -287,10 +295,7 @@ dq_write_annotated_json(struct dq_input *in, const char *key,
 		dq_write_annotated(in, key, json_tokener_parse(json));
 		return;
 	}
-	fwrite(in->line, 1, in->len - 1, stdout);
-	printf(",\"%s\":", key);
-	fwrite(json, 1, len, stdout);
-	fputs("}\n", stdout);
+	splice(in, key, json, len);
 }
 
 const char *
